@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from grille.frameworks import grid as g
+
+from .models import COMMENT_MAX_LENGTH
+
+CHOICE_ERRORS = {"invalid_choice": _("Choisissez l'une des réponses proposées (« %(value)s » n'en fait pas partie).")}
+COMMENT_FIELD = "commentaire"
+
+
+class PracticeAnswerForm(forms.Form):
+    """The answer to one practice; field names are the grid's dimension codes.
+
+    Fields are built from the grid data, so another framework with other
+    scales needs no code change.
+    """
+
+    def __init__(self, *args, grid: g.Grid, practice: g.Practice, **kwargs):
+        kwargs.setdefault("prefix", practice.code)
+        super().__init__(*args, **kwargs)
+        self.grid = grid
+        self.practice = practice
+        for role in ("level", "wish", "carrying"):
+            dim = grid.dimensions[role]
+            self.fields[dim.code] = forms.ChoiceField(
+                label=dim.label,
+                choices=[("", "—")] + [(o.code, o.label) for o in dim.options],
+                required=False,
+                error_messages=CHOICE_ERRORS,
+            )
+        self.fields[COMMENT_FIELD] = forms.CharField(
+            label=_("Commentaire (facultatif)"),
+            required=False,
+            max_length=COMMENT_MAX_LENGTH,
+            strip=True,
+            error_messages={
+                "max_length": _("Le commentaire est trop long : %(limit_value)d caractères au plus (vous en avez saisi %(show_value)d).")
+            },
+        )
+
+    def dimension_fields(self) -> list[tuple[g.Dimension, forms.BoundField]]:
+        """(dimension, bound field) pairs in the grid's order, for the templates."""
+        return [(dim, self[dim.code]) for dim in self.grid.dimensions.values()]
+
+    def option_codes(self) -> dict[str, str]:
+        """Cleaned choice per role, '' when left blank."""
+        return {role: self.cleaned_data.get(self.grid.dimensions[role].code) or "" for role in ("level", "wish", "carrying")}
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Votre adresse e-mail"),
+        max_length=254,
+        error_messages={"invalid": _("Saisissez une adresse e-mail valide, par exemple prenom.nom@exemple.fr."),
+                        "required": _("Saisissez votre adresse e-mail.")},
+    )

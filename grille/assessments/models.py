@@ -1,0 +1,88 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from grille.frameworks.models import DimensionOption, FrameworkVersion, Practice
+
+from .enums import AssessmentStatus
+
+COMMENT_MAX_LENGTH = 2000
+
+
+class Assessment(models.Model):
+    """One person's positioning on one framework version."""
+
+    # The public identifier in URLs; access still goes through the owner or a resume grant.
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="assessments")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="assessments",
+    )
+    status = models.CharField(
+        _("statut"), max_length=20, choices=AssessmentStatus.choices, default=AssessmentStatus.DRAFT
+    )
+    created_at = models.DateTimeField(_("commencé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    submitted_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("positionnement")
+        verbose_name_plural = _("positionnements")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status=AssessmentStatus.DRAFT, submitted_at__isnull=True)
+                    | models.Q(status=AssessmentStatus.SUBMITTED, submitted_at__isnull=False)
+                ),
+                name="assessment_submitted_has_date",
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {str(self.uuid)[:8]}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == AssessmentStatus.SUBMITTED
+
+
+class Answer(models.Model):
+    """One practice in one positioning."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="answers")
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    level = models.ForeignKey(DimensionOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    wish = models.ForeignKey(DimensionOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    carrying = models.ForeignKey(DimensionOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    comment = models.TextField(_("commentaire"), max_length=COMMENT_MAX_LENGTH, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("réponse")
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "practice"], name="unique_answer_per_practice"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice.code}"
+
+
+class ResumeLink(models.Model):
+    """A private link that reopens a positioning without an account."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="resume_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lien de reprise")
+        verbose_name_plural = _("liens de reprise")
+
+    def __str__(self) -> str:
+        return f"{self.assessment}"

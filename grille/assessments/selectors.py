@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest
+
+from grille.frameworks.selectors import get_grid
+
+from .enums import AssessmentStatus
+from .models import Answer, Assessment
+from .profile import AnswerData, Profile, compute_profile
+
+SESSION_KEY = "grille_assessments"
+
+
+def granted_uuids(request: HttpRequest) -> list[str]:
+    """Positionings this browser may open (created here or opened by a resume link)."""
+    return list(request.session.get(SESSION_KEY, []))
+
+
+def grant(request: HttpRequest, assessment: Assessment) -> None:
+    uuids = granted_uuids(request)
+    key = str(assessment.uuid)
+    if key not in uuids:
+        request.session[SESSION_KEY] = [*uuids, key][-50:]
+
+
+def revoke_grant(request: HttpRequest, assessment: Assessment) -> None:
+    request.session[SESSION_KEY] = [u for u in granted_uuids(request) if u != str(assessment.uuid)]
+
+
+def assessments_for(request: HttpRequest) -> QuerySet[Assessment]:
+    """Every positioning the caller may see: their own, and those granted to this browser."""
+    scope = Q(uuid__in=granted_uuids(request))
+    if request.user.is_authenticated:
+        scope |= Q(owner=request.user)
+    return Assessment.objects.filter(scope).select_related("version", "version__framework")
+
+
+def get_assessment_for(request: HttpRequest, uuid) -> Assessment:
+    """One positioning of the caller's, or 404: someone else's looks exactly like a missing one."""
+    try:
+        return assessments_for(request).get(uuid=uuid)
+    except (Assessment.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def list_assessments_for(request: HttpRequest) -> QuerySet[Assessment]:
+    return assessments_for(request).annotate(
+        answered=Count("answers", filter=Q(answers__level__isnull=False))
+    ).order_by("-created_at")
+
+
+def get_answers(assessment: Assessment) -> dict[str, AnswerData]:
+    rows = Answer.objects.filter(assessment=assessment).values_list(
+        "practice__code", "level_id", "wish_id", "carrying_id", "comment"
+    )
+    return {code: AnswerData(level, wish, carrying, comment) for code, level, wish, carrying, comment in rows}
+
+
+def get_profile(assessment: Assessment) -> Profile:
+    return compute_profile(get_grid(assessment.version_id), get_answers(assessment))
+
+
+def get_previous_submitted(request: HttpRequest, assessment: Assessment) -> Assessment | None:
+    """The caller's submitted positioning on the same framework just before this one."""
+    reference = assessment.submitted_at or assessment.created_at
+    return (
+        assessments_for(request)
+        .filter(
+            status=AssessmentStatus.SUBMITTED,
+            version__framework_id=assessment.version.framework_id,
+            submitted_at__lt=reference,
+        )
+        .exclude(pk=assessment.pk)
+        .order_by("-submitted_at")
+        .first()
+    )

@@ -1,0 +1,155 @@
+"""Every change to a positioning goes through one of these functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grille.core.tokens import hash_token, new_token
+from grille.frameworks.models import FrameworkVersion
+from grille.frameworks.selectors import get_grid
+
+from .enums import AssessmentStatus
+from .models import Answer, Assessment, ResumeLink
+
+
+class AssessmentError(Exception):
+    """A refused change; the message is for the person, in their language."""
+
+    status = 400
+
+
+class AssessmentLocked(AssessmentError):
+    status = 409
+
+
+class ResumeLinkError(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason  # "unknown" or "revoked"
+
+
+@dataclass(frozen=True)
+class AnswerInput:
+    practice_code: str
+    level: str = ""
+    wish: str = ""
+    carrying: str = ""
+    comment: str = ""
+
+
+@transaction.atomic
+def start_assessment(*, version: FrameworkVersion, owner=None) -> tuple[Assessment, str]:
+    """Create a draft positioning and its first resume link; returns the raw token once."""
+    assessment = Assessment.objects.create(version=version, owner=owner)
+    raw, digest = new_token()
+    ResumeLink.objects.create(assessment=assessment, token_hash=digest)
+    return assessment, raw
+
+
+@transaction.atomic
+def renew_resume_link(*, assessment: Assessment) -> str:
+    """Revoke the positioning's resume links and issue a new one (raw token returned once)."""
+    ResumeLink.objects.filter(assessment=assessment, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    raw, digest = new_token()
+    ResumeLink.objects.create(assessment=assessment, token_hash=digest)
+    return raw
+
+
+def resolve_resume_token(raw: str) -> Assessment:
+    """The positioning a resume link opens, or ResumeLinkError("unknown" / "revoked")."""
+    link = ResumeLink.objects.select_related("assessment").filter(token_hash=hash_token(raw)).first()
+    if link is None:
+        raise ResumeLinkError("unknown")
+    if link.revoked_at is not None:
+        raise ResumeLinkError("revoked")
+    return link.assessment
+
+
+def resume_token_matches(*, assessment: Assessment, raw: str) -> bool:
+    return ResumeLink.objects.filter(
+        assessment=assessment, token_hash=hash_token(raw), revoked_at__isnull=True
+    ).exists()
+
+
+def _resolve(assessment: Assessment, item: AnswerInput) -> dict:
+    grid = get_grid(assessment.version_id)
+    practice = grid.practice(item.practice_code)
+    if practice is None:
+        raise AssessmentError(_("La pratique « %(code)s » n'existe pas dans cette grille.") % {"code": item.practice_code})
+    values: dict = {"practice_id": practice.id, "comment": item.comment}
+    for role in ("level", "wish", "carrying"):
+        code = getattr(item, role)
+        dimension = grid.dimensions[role]
+        if not code:
+            values[f"{role}_id"] = None
+            continue
+        option = dimension.option_by_code(code)
+        if option is None:
+            raise AssessmentError(
+                _("« %(value)s » n'est pas une réponse possible pour « %(dimension)s ».")
+                % {"value": code, "dimension": dimension.label}
+            )
+        values[f"{role}_id"] = option.id
+    if "\x00" in item.comment:
+        raise AssessmentError(_("Le commentaire contient un caractère non autorisé."))
+    return values
+
+
+def _lock_draft(assessment: Assessment) -> Assessment:
+    locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    if locked.is_submitted:
+        raise AssessmentLocked(
+            _("Ce positionnement a déjà été envoyé : il ne peut plus être modifié. Commencez-en un nouveau pour le mettre à jour.")
+        )
+    return locked
+
+
+def save_answers(*, assessment: Assessment, items: list[AnswerInput]) -> int:
+    """Save the answers to some practices of a draft positioning, all or nothing.
+
+    Everything is validated before anything is written; the positioning row is
+    locked so that concurrent saves (two tabs) are applied one after the other
+    and the last one acknowledged wins. Returns the number of practices answered.
+    """
+    resolved = [_resolve(assessment, item) for item in items]
+    with transaction.atomic():
+        locked = _lock_draft(assessment)
+        for values in resolved:
+            practice_id = values.pop("practice_id")
+            try:
+                with transaction.atomic():
+                    Answer.objects.update_or_create(assessment=locked, practice_id=practice_id, defaults=values)
+            except IntegrityError:
+                # Another transaction inserted the row first (only possible on
+                # databases where the lock above is a no-op): update it instead.
+                Answer.objects.filter(assessment=locked, practice_id=practice_id).update(**values)
+        Assessment.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
+        return Answer.objects.filter(assessment=locked, level__isnull=False).count()
+
+
+def submit_assessment(*, assessment: Assessment) -> Assessment:
+    """Mark a draft as submitted. A second submission is refused (409), never duplicated."""
+    with transaction.atomic():
+        locked = _lock_draft(assessment)
+        if not Answer.objects.filter(assessment=locked, level__isnull=False).exists():
+            raise AssessmentError(_("Renseignez au moins une pratique avant d'envoyer votre positionnement."))
+        locked.status = AssessmentStatus.SUBMITTED
+        locked.submitted_at = timezone.now()
+        locked.save(update_fields=["status", "submitted_at", "updated_at"])
+        return locked
+
+
+@transaction.atomic
+def delete_assessment(*, assessment: Assessment) -> None:
+    """Erase a positioning for good, with its answers and resume links."""
+    Assessment.objects.filter(pk=assessment.pk).delete()
+
+
+@transaction.atomic
+def claim_assessments(*, user, uuids: list[str]) -> int:
+    """Attach the anonymous positionings opened in this browser to the person who signs in."""
+    return Assessment.objects.filter(uuid__in=uuids, owner__isnull=True).update(owner=user)

@@ -1,0 +1,349 @@
+from __future__ import annotations
+
+import json
+from functools import wraps
+
+from django.contrib import messages
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from grille.core.charts import RadarSeries, radar_chart
+from grille.core.mail import send_templated_mail
+from grille.core.pdf import render_pdf
+from grille.frameworks import grid as g
+from grille.frameworks.selectors import get_default_version, get_grid
+
+from . import selectors, services
+from .exporters import assessment_to_dict
+from .forms import COMMENT_FIELD, EmailForm, PracticeAnswerForm
+from .models import Assessment
+from .profile import Profile, compare_situations
+
+FRESH_TOKEN_KEY = "grille_fresh_resume_token"
+
+
+def private(view):
+    """Pages about a person's answers: never cached, never shown from the back-forward cache."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        request.private_page = True
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _locked_page(request: HttpRequest, assessment: Assessment, message: str) -> HttpResponse:
+    return render(request, "assessments/locked.html", {"assessment": assessment, "message": message}, status=409)
+
+
+def _item_from_form(form: PracticeAnswerForm) -> services.AnswerInput:
+    codes = form.option_codes()
+    return services.AnswerInput(
+        practice_code=form.practice.code,
+        level=codes["level"],
+        wish=codes["wish"],
+        carrying=codes["carrying"],
+        comment=form.cleaned_data.get(COMMENT_FIELD, ""),
+    )
+
+
+def _initial(grid: g.Grid, answers: dict, practice: g.Practice) -> dict:
+    a = answers.get(practice.code)
+    if a is None:
+        return {}
+    initial = {COMMENT_FIELD: a.comment}
+    for role, option_id in (("level", a.level_id), ("wish", a.wish_id), ("carrying", a.carrying_id)):
+        option = grid.dimensions[role].option_by_id(option_id)
+        initial[grid.dimensions[role].code] = option.code if option else ""
+    return initial
+
+
+def _resume_url(request: HttpRequest, raw: str) -> str:
+    return request.build_absolute_uri(reverse("assessments:resume", args=[raw]))
+
+
+@require_POST
+def start(request: HttpRequest) -> HttpResponse:
+    version = get_default_version()
+    if version is None:
+        return render(request, "core/no_framework.html", status=503)
+    owner = request.user if request.user.is_authenticated else None
+    assessment, raw = services.start_assessment(version=version, owner=owner)
+    selectors.grant(request, assessment)
+    request.session[FRESH_TOKEN_KEY] = [str(assessment.uuid), raw]
+    return redirect("assessments:resume_link", uuid=assessment.uuid)
+
+
+@private
+@require_GET
+def resume_link(request: HttpRequest, uuid) -> HttpResponse:
+    assessment = selectors.get_assessment_for(request, uuid)
+    fresh = request.session.get(FRESH_TOKEN_KEY)
+    raw = None
+    if fresh and fresh[0] == str(assessment.uuid):
+        # Shown once: only the hash is kept, so the link cannot be displayed again.
+        raw = fresh[1]
+        del request.session[FRESH_TOKEN_KEY]
+    return render(request, "assessments/resume_link.html", {
+        "assessment": assessment,
+        "token": raw,
+        "url": _resume_url(request, raw) if raw else None,
+        "form": EmailForm(),
+    })
+
+
+@require_POST
+def renew_link(request: HttpRequest, uuid) -> HttpResponse:
+    assessment = selectors.get_assessment_for(request, uuid)
+    raw = services.renew_resume_link(assessment=assessment)
+    request.session[FRESH_TOKEN_KEY] = [str(assessment.uuid), raw]
+    messages.success(request, _("Un nouveau lien de reprise a été créé ; l'ancien ne fonctionne plus."))
+    return redirect("assessments:resume_link", uuid=assessment.uuid)
+
+
+@private
+@require_POST
+def send_link(request: HttpRequest, uuid) -> HttpResponse:
+    assessment = selectors.get_assessment_for(request, uuid)
+    raw = request.POST.get("token", "")
+    form = EmailForm(request.POST)
+    if not services.resume_token_matches(assessment=assessment, raw=raw):
+        return render(request, "core/error.html", {"message_key": "link_changed"}, status=400)
+    if not form.is_valid():
+        return render(request, "assessments/resume_link.html", {
+            "assessment": assessment, "token": raw, "url": _resume_url(request, raw), "form": form,
+        }, status=400)
+    send_templated_mail(
+        to=form.cleaned_data["email"],
+        subject=_("Votre lien pour reprendre votre positionnement"),
+        template="assessments/email_resume.txt",
+        context={"url": _resume_url(request, raw)},
+    )
+    messages.success(request, _("Le lien de reprise a été envoyé à %(email)s.") % {"email": form.cleaned_data["email"]})
+    return redirect("assessments:step", uuid=assessment.uuid, number=1)
+
+
+@private
+@require_GET
+def resume(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        assessment = services.resolve_resume_token(token)
+    except services.ResumeLinkError as exc:
+        status = 410 if exc.reason == "revoked" else 404
+        return render(request, "assessments/resume_invalid.html", {"reason": exc.reason}, status=status)
+    selectors.grant(request, assessment)
+    if assessment.is_submitted:
+        return redirect("assessments:profile", uuid=assessment.uuid)
+    answered = set(selectors.get_answers(assessment))
+    grid = get_grid(assessment.version_id)
+    first_open = next(
+        (i for i, s in enumerate(grid.situations, 1) if any(p.code not in answered for p in s.practices)), 1
+    )
+    messages.info(request, _("Bon retour ! Vos réponses enregistrées sont là."))
+    return redirect("assessments:step", uuid=assessment.uuid, number=first_open)
+
+
+def _step_context(assessment: Assessment, grid: g.Grid, number: int, forms: list, answers: dict) -> dict:
+    situations = grid.situations
+    answered_codes = {code for code, a in answers.items() if a.level_id is not None}
+    steps = [
+        {
+            "number": i,
+            "situation": s,
+            "answered": sum(1 for p in s.practices if p.code in answered_codes),
+            "total": len(s.practices),
+            "current": i == number,
+        }
+        for i, s in enumerate(situations, 1)
+    ]
+    return {
+        "assessment": assessment,
+        "grid": grid,
+        "number": number,
+        "situation": situations[number - 1],
+        "axis": next(a for a in grid.axes if a.code == situations[number - 1].axis_code),
+        "steps": steps,
+        "step_count": len(situations),
+        "forms": forms,
+        "answered": len(answered_codes),
+        "total": len(grid.practices),
+        "previous": number - 1 if number > 1 else None,
+        "next": number + 1 if number < len(situations) else None,
+    }
+
+
+@private
+@require_http_methods(["GET", "POST"])
+def step(request: HttpRequest, uuid, number: int) -> HttpResponse:
+    assessment = selectors.get_assessment_for(request, uuid)
+    grid = get_grid(assessment.version_id)
+    if not 1 <= number <= len(grid.situations):
+        raise Http404(_("Cette étape n'existe pas."))
+    if assessment.is_submitted:
+        if request.method == "POST":
+            return _locked_page(request, assessment, _("Ce positionnement a déjà été envoyé : il ne peut plus être modifié."))
+        return redirect("assessments:profile", uuid=assessment.uuid)
+    situation = grid.situations[number - 1]
+    answers = selectors.get_answers(assessment)
+    if request.method == "GET":
+        forms = [PracticeAnswerForm(grid=grid, practice=p, initial=_initial(grid, answers, p)) for p in situation.practices]
+        return render(request, "assessments/step.html", _step_context(assessment, grid, number, forms, answers))
+    forms = [PracticeAnswerForm(request.POST, grid=grid, practice=p) for p in situation.practices]
+    if not all(f.is_valid() for f in forms):
+        context = _step_context(assessment, grid, number, forms, answers)
+        context["has_errors"] = True
+        return render(request, "assessments/step.html", context, status=400)
+    try:
+        services.save_answers(assessment=assessment, items=[_item_from_form(f) for f in forms])
+    except services.AssessmentLocked as exc:
+        return _locked_page(request, assessment, str(exc))
+    target = request.POST.get("aller", "")
+    if target == "recapitulatif":
+        return redirect("assessments:recap", uuid=assessment.uuid)
+    if target.isdigit() and 1 <= int(target) <= len(grid.situations):
+        return redirect("assessments:step", uuid=assessment.uuid, number=int(target))
+    messages.success(request, _("Étape %(n)d enregistrée.") % {"n": number})
+    return redirect("assessments:step", uuid=assessment.uuid, number=number)
+
+
+@private
+@require_POST
+def autosave(request: HttpRequest, uuid, code: str) -> JsonResponse:
+    assessment = selectors.get_assessment_for(request, uuid)
+    grid = get_grid(assessment.version_id)
+    practice = grid.practice(code)
+    if practice is None:
+        return JsonResponse({"ok": False, "message": _("Cette pratique n'existe pas dans la grille.")}, status=404)
+    form = PracticeAnswerForm(request.POST, grid=grid, practice=practice)
+    if not form.is_valid():
+        errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+        return JsonResponse({"ok": False, "message": _("Non enregistré : corrigez la saisie."), "errors": errors}, status=400)
+    try:
+        answered = services.save_answers(assessment=assessment, items=[_item_from_form(form)])
+    except services.AssessmentError as exc:
+        return JsonResponse({"ok": False, "message": str(exc)}, status=exc.status)
+    return JsonResponse({"ok": True, "message": _("Enregistré"), "answered": answered, "total": len(grid.practices)})
+
+
+@private
+@require_GET
+def recap(request: HttpRequest, uuid) -> HttpResponse:
+    assessment = selectors.get_assessment_for(request, uuid)
+    if assessment.is_submitted:
+        return redirect("assessments:profile", uuid=assessment.uuid)
+    return render(request, "assessments/recap.html", _recap_context(assessment))
+
+
+def _recap_context(assessment: Assessment) -> dict:
+    profile = selectors.get_profile(assessment)
+    missing = [s for s in profile.practices if not s.answered]
+    situations = profile.grid.situations
+    step_of = {p.code: i for i, s in enumerate(situations, 1) for p in s.practices}
+    return {
+        "assessment": assessment,
+        "profile": profile,
+        "missing": [{"score": s, "step": step_of[s.practice.code]} for s in missing],
+    }
+
+
+@require_POST
+def submit(request: HttpRequest, uuid) -> HttpResponse:
+    assessment = selectors.get_assessment_for(request, uuid)
+    try:
+        services.submit_assessment(assessment=assessment)
+    except services.AssessmentLocked as exc:
+        return _locked_page(request, assessment, str(exc))
+    except services.AssessmentError as exc:
+        context = _recap_context(assessment)
+        context["error"] = str(exc)
+        return render(request, "assessments/recap.html", context, status=400)
+    messages.success(request, _("Votre positionnement est envoyé. Voici votre profil."))
+    return redirect("assessments:profile", uuid=assessment.uuid)
+
+
+def _radar(profile: Profile, previous: Profile | None, *, chart_id: str) -> str:
+    grid = profile.grid
+    series = [RadarSeries(label=_("Ce positionnement"), values=[s.mean for s in profile.situations])]
+    if previous is not None:
+        series.append(RadarSeries(
+            label=_("Positionnement précédent"),
+            values=[(p.mean if (p := previous.situation_score(s.code)) else None) for s in grid.situations],
+            kind="secondary",
+        ))
+    return radar_chart(
+        chart_id=chart_id,
+        title=_("Profil par situation professionnelle"),
+        description=_(
+            "Moyenne des niveaux de pratique pour chacune des %(n)d situations, sur une échelle de 0 à %(max)d. "
+            "Les valeurs figurent dans le tableau qui suit."
+        ) % {"n": len(grid.situations), "max": grid.level.max_value},
+        axis_labels=[f"{s.code}. {s.label}" for s in grid.situations],
+        series=series,
+        max_value=grid.level.max_value,
+    )
+
+
+def _profile_context(request: HttpRequest, assessment: Assessment, *, chart_id: str) -> dict:
+    profile = selectors.get_profile(assessment)
+    previous_assessment = selectors.get_previous_submitted(request, assessment)
+    previous = selectors.get_profile(previous_assessment) if previous_assessment else None
+    return {
+        "assessment": assessment,
+        "profile": profile,
+        "grid": profile.grid,
+        "radar": _radar(profile, previous, chart_id=chart_id),
+        "previous_assessment": previous_assessment,
+        "evolution": compare_situations(previous, profile) if previous else None,
+    }
+
+
+@private
+@require_GET
+def profile(request: HttpRequest, uuid) -> HttpResponse:
+    assessment = selectors.get_assessment_for(request, uuid)
+    return render(request, "assessments/profile.html", _profile_context(request, assessment, chart_id="radar"))
+
+
+@private
+@require_GET
+def profile_pdf(request: HttpRequest, uuid) -> HttpResponse:
+    assessment = selectors.get_assessment_for(request, uuid)
+    context = _profile_context(request, assessment, chart_id="radar-pdf")
+    date = (assessment.submitted_at or assessment.created_at).date().isoformat()
+    return render_pdf(request, "assessments/profile_pdf.html", context, filename=f"fiche-positionnement-{date}.pdf")
+
+
+@private
+@require_GET
+def export_json(request: HttpRequest, uuid) -> HttpResponse:
+    assessment = selectors.get_assessment_for(request, uuid)
+    data = assessment_to_dict(assessment, selectors.get_profile(assessment))
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2, cls=DjangoJSONEncoder),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="positionnement-{str(assessment.uuid)[:8]}.json"'
+    return response
+
+
+@private
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, uuid) -> HttpResponse:
+    assessment = selectors.get_assessment_for(request, uuid)
+    if request.method == "GET":
+        return render(request, "assessments/delete_confirm.html", {"assessment": assessment})
+    services.delete_assessment(assessment=assessment)
+    selectors.revoke_grant(request, assessment)
+    messages.success(request, _("Le positionnement a été supprimé définitivement."))
+    return redirect("assessments:list")
+
+
+@private
+@require_GET
+def assessment_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "assessments/list.html", {"assessments": selectors.list_assessments_for(request)})

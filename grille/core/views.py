@@ -1,0 +1,35 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from grille.frameworks.selectors import get_default_version, get_grid
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    version = get_default_version()
+    return render(request, "core/home.html", {"grid": get_grid(version) if version else None})
+
+
+def framework_page(request: HttpRequest) -> HttpResponse:
+    version = get_default_version()
+    if version is None:
+        return render(request, "core/no_framework.html", status=503)
+    return render(request, "core/framework_page.html", {"grid": get_grid(version)})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "core/error.html", {
+        "title": "Formulaire expiré",
+        "message_key": "csrf",
+    }, status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "core/error.html", {"message_key": "404"}, status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "core/error.html", {"message_key": "400"}, status=400)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/error.html", {"message_key": "500"}, status=500)

@@ -1,0 +1,73 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import Axis, Dimension, DimensionOption, Framework, FrameworkVersion, Practice, Situation
+
+
+class PublishedReadOnlyMixin:
+    """A published version and everything in it is frozen: answers point at it."""
+
+    def _version_of(self, obj):
+        return obj if isinstance(obj, FrameworkVersion) else getattr(obj, "version", None)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        version = self._version_of(obj) if obj is not None else None
+        if version is not None and version.is_published:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        version = self._version_of(obj) if obj is not None else None
+        if version is not None and version.is_published:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class PracticeInline(admin.TabularInline):
+    model = Practice
+    fields = ["code", "label", "situation", "position"]
+    extra = 0
+
+
+@admin.register(Framework)
+class FrameworkAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "publisher"]
+
+
+@admin.register(FrameworkVersion)
+class FrameworkVersionAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["framework", "code", "title", "status", "published_at"]
+    list_filter = ["status", "framework"]
+    readonly_fields = ["content_hash", "created_at"]
+    inlines = [PracticeInline]
+
+
+@admin.register(Axis)
+class AxisAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["label", "code", "version", "position"]
+    list_filter = ["version"]
+
+
+@admin.register(Situation)
+class SituationAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["code", "label", "description", "axis", "version"]
+    list_filter = ["version"]
+
+
+@admin.register(Practice)
+class PracticeAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["code", "label", "situation", "version"]
+    list_filter = ["version"]
+    search_fields = ["label", "code"]
+
+
+class DimensionOptionInline(admin.TabularInline):
+    model = DimensionOption
+    extra = 0
+
+
+@admin.register(Dimension)
+class DimensionAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["label", "code", "role", "version"]
+    list_filter = ["version"]
+    inlines = [DimensionOptionInline]

@@ -1,0 +1,109 @@
+"""An immutable, in-memory view of one framework version.
+
+Pages, the PDF, the JSON export and the profile all read the grid through
+these plain objects, so the profile functions stay pure and testable, and
+nothing assumes a number of axes, situations or practices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Option:
+    id: int
+    code: str
+    label: str
+    value: int | None
+
+
+@dataclass(frozen=True)
+class Dimension:
+    code: str
+    role: str
+    label: str
+    help_text: str
+    options: tuple[Option, ...]
+
+    def option_by_code(self, code: str) -> Option | None:
+        return next((o for o in self.options if o.code == code), None)
+
+    def option_by_id(self, option_id: int | None) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+    @property
+    def max_value(self) -> int:
+        return max((o.value for o in self.options if o.value is not None), default=0)
+
+
+@dataclass(frozen=True)
+class Practice:
+    id: int
+    code: str
+    label: str
+    situation_code: str
+
+
+@dataclass(frozen=True)
+class Situation:
+    code: str
+    label: str
+    description: str
+    axis_code: str
+    practices: tuple[Practice, ...]
+
+    @property
+    def full_label(self) -> str:
+        return f"{self.label} ({self.description})" if self.description else self.label
+
+
+@dataclass(frozen=True)
+class Axis:
+    code: str
+    label: str
+    description: str
+    situations: tuple[Situation, ...]
+
+    @property
+    def practices(self) -> tuple[Practice, ...]:
+        return tuple(p for s in self.situations for p in s.practices)
+
+
+@dataclass(frozen=True)
+class Grid:
+    version_id: int
+    framework_name: str
+    version_code: str
+    title: str
+    source: str
+    source_date: date | None
+    axes: tuple[Axis, ...]
+    dimensions: dict[str, Dimension] = field(hash=False)
+
+    @property
+    def situations(self) -> tuple[Situation, ...]:
+        return tuple(s for a in self.axes for s in a.situations)
+
+    @property
+    def practices(self) -> tuple[Practice, ...]:
+        return tuple(p for a in self.axes for p in a.practices)
+
+    def situation(self, code: str) -> Situation | None:
+        return next((s for s in self.situations if s.code == code), None)
+
+    def practice(self, code: str) -> Practice | None:
+        return next((p for p in self.practices if p.code == code), None)
+
+    @property
+    def level(self) -> Dimension:
+        return self.dimensions["level"]
+
+    @property
+    def wish(self) -> Dimension:
+        return self.dimensions["wish"]
+
+    @property
+    def carrying(self) -> Dimension:
+        return self.dimensions["carrying"]

@@ -1,0 +1,24 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from grille.frameworks.services import FrameworkFileError, default_framework_files, load_framework_file
+
+
+class Command(BaseCommand):
+    help = (
+        "Charge un ou plusieurs fichiers de référentiel (YAML ou JSON). Sans argument, charge "
+        "les grilles livrées avec Grille. Idempotent : recharger le même fichier ne change rien."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="*", type=Path, help="Fichiers à charger.")
+
+    def handle(self, *args, paths: list[Path], **options):
+        for path in paths or default_framework_files():
+            try:
+                result = load_framework_file(path=path)
+            except FrameworkFileError as exc:
+                raise CommandError(f"{path} : {exc}") from exc
+            verb = "chargée" if result.created else "déjà chargée, inchangée"
+            self.stdout.write(f"{result.version} : {verb}.")

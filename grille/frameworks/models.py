@@ -1,0 +1,142 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .enums import DimensionRole, VersionStatus
+
+
+class Framework(models.Model):
+    code = models.SlugField(_("code"), max_length=80, unique=True)
+    name = models.CharField(_("nom"), max_length=200)
+    publisher = models.CharField(_("éditeur"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("référentiel")
+        verbose_name_plural = _("référentiels")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FrameworkVersion(models.Model):
+    framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="versions")
+    code = models.CharField(_("version"), max_length=40)
+    title = models.CharField(_("titre"), max_length=300)
+    source = models.CharField(_("source"), max_length=500, blank=True)
+    source_date = models.DateField(_("date de la source"), null=True, blank=True)
+    status = models.CharField(
+        _("statut"), max_length=20, choices=VersionStatus.choices, default=VersionStatus.DRAFT
+    )
+    published_at = models.DateTimeField(_("publiée le"), null=True, blank=True)
+    # Fingerprint of the loaded file: reloading the same content is a no-op,
+    # a different content under a published code is refused.
+    content_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("version de référentiel")
+        verbose_name_plural = _("versions de référentiel")
+        constraints = [
+            models.UniqueConstraint(fields=["framework", "code"], name="unique_version_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.framework.name} — {self.code}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == VersionStatus.PUBLISHED
+
+
+class Axis(models.Model):
+    version = models.ForeignKey(FrameworkVersion, on_delete=models.CASCADE, related_name="axes")
+    code = models.CharField(_("code"), max_length=40)
+    label = models.CharField(_("libellé"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = _("axe")
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="unique_axis_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Situation(models.Model):
+    version = models.ForeignKey(FrameworkVersion, on_delete=models.CASCADE, related_name="situations")
+    axis = models.ForeignKey(Axis, on_delete=models.CASCADE, related_name="situations")
+    code = models.CharField(_("code"), max_length=40)
+    label = models.CharField(_("libellé"), max_length=300)
+    description = models.CharField(_("précision"), max_length=500, blank=True)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = _("situation professionnelle")
+        verbose_name_plural = _("situations professionnelles")
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="unique_situation_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}. {self.label}"
+
+
+class Practice(models.Model):
+    version = models.ForeignKey(FrameworkVersion, on_delete=models.CASCADE, related_name="practices")
+    situation = models.ForeignKey(Situation, on_delete=models.CASCADE, related_name="practices")
+    code = models.CharField(_("code"), max_length=40)
+    label = models.CharField(_("libellé"), max_length=300)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = _("pratique")
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="unique_practice_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.label}"
+
+
+class Dimension(models.Model):
+    version = models.ForeignKey(FrameworkVersion, on_delete=models.CASCADE, related_name="dimensions")
+    code = models.CharField(_("code"), max_length=40)
+    role = models.CharField(_("rôle"), max_length=20, choices=DimensionRole.choices)
+    label = models.CharField(_("libellé"), max_length=200)
+    help_text = models.CharField(_("aide"), max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = _("dimension")
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="unique_dimension_code"),
+            models.UniqueConstraint(fields=["version", "role"], name="unique_dimension_role"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class DimensionOption(models.Model):
+    dimension = models.ForeignKey(Dimension, on_delete=models.CASCADE, related_name="options")
+    code = models.CharField(_("code"), max_length=40)
+    label = models.CharField(_("libellé"), max_length=200)
+    # Ordinal value used in means; null for options left out of means ("Non concerné·e").
+    value = models.SmallIntegerField(_("valeur"), null=True, blank=True)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = _("modalité")
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["dimension", "code"], name="unique_option_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label

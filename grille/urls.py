@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("grille.core.urls")),
+    path("", include("grille.assessments.urls")),
+    path("", include("grille.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "grille.core.views.bad_request"
+handler404 = "grille.core.views.page_not_found"
+handler500 = "grille.core.views.server_error"

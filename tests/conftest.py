@@ -1,0 +1,35 @@
+import os
+
+import pytest
+from django.core.management import call_command
+
+from grille.frameworks.selectors import clear_grid_cache, get_default_version, get_grid
+
+# Playwright's sync API runs an event loop in the test thread; the Django ORM
+# calls made by tests beside it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_grid_cache():
+    # Primary keys are reused between tests once transactions roll back.
+    clear_grid_cache()
+    yield
+    clear_grid_cache()
+
+
+@pytest.fixture(autouse=True)
+def _french(settings):
+    settings.LANGUAGE_CODE = "fr"
+
+
+@pytest.fixture
+def version(db):
+    """The 2024 grid, loaded from the shipped data file as in production."""
+    call_command("load_framework", verbosity=0, stdout=open(os.devnull, "w"))
+    return get_default_version()
+
+
+@pytest.fixture
+def grid(version):
+    return get_grid(version)
