@@ -1,3 +1,4 @@
+import io
 import os
 
 import pytest
@@ -26,7 +27,7 @@ def _french(settings):
 @pytest.fixture
 def version(db):
     """The 2024 grid, loaded from the shipped data file as in production."""
-    call_command("load_framework", verbosity=0, stdout=open(os.devnull, "w"))
+    call_command("load_framework", verbosity=0, stdout=io.StringIO())
     return get_default_version()
 
 

@@ -215,8 +215,8 @@ def describe_scope(profile: Profile) -> tuple[str, ...]:
         sentences.append(_("Vous n'avez pas indiqué de pratique à développer."))
     carried = [(o, n) for o, n in profile.carrying_summary if n]
     if carried:
-        parts = [f"{o.label.lower()} : {n}" for o, n in carried]
-        sentences.append(_("Portage envisagé — %(parts)s.") % {"parts": " ; ".join(parts)})
+        parts = [_("%(label)s : %(value)s") % {"label": o.label.lower(), "value": n} for o, n in carried]
+        sentences.append(_("Portage envisagé — %(parts)s.") % {"parts": _(" ; ").join(parts)})
     return tuple(sentences)
 
 

@@ -13,7 +13,7 @@ from grille.frameworks.models import FrameworkVersion
 from grille.frameworks.selectors import get_grid
 
 from .enums import AssessmentStatus
-from .models import Answer, Assessment, ResumeLink
+from .models import COMMENT_MAX_LENGTH, Answer, Assessment, ResumeLink
 
 
 class AssessmentError(Exception):
@@ -96,6 +96,10 @@ def _resolve(assessment: Assessment, item: AnswerInput) -> dict:
         values[f"{role}_id"] = option.id
     if "\x00" in item.comment:
         raise AssessmentError(_("Le commentaire contient un caractère non autorisé."))
+    if len(item.comment) > COMMENT_MAX_LENGTH:
+        raise AssessmentError(
+            _("Le commentaire est trop long : %(limit)d caractères au plus.") % {"limit": COMMENT_MAX_LENGTH}
+        )
     return values
 
 

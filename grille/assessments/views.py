@@ -139,7 +139,8 @@ def resume(request: HttpRequest, token: str) -> HttpResponse:
     selectors.grant(request, assessment)
     if assessment.is_submitted:
         return redirect("assessments:profile", uuid=assessment.uuid)
-    answered = set(selectors.get_answers(assessment))
+    # A practice only counts as answered with a level, as in the progress bar and the recap.
+    answered = {code for code, a in selectors.get_answers(assessment).items() if a.level_id is not None}
     grid = get_grid(assessment.version_id)
     first_open = next(
         (i for i, s in enumerate(grid.situations, 1) if any(p.code not in answered for p in s.practices)), 1
@@ -268,6 +269,9 @@ def submit(request: HttpRequest, uuid) -> HttpResponse:
 
 def _radar(profile: Profile, previous: Profile | None, *, chart_id: str) -> str:
     grid = profile.grid
+    if len(grid.situations) < 3:
+        # A radar needs three spokes; the table beside it still gives every score.
+        return ""
     series = [RadarSeries(label=_("Ce positionnement"), values=[s.mean for s in profile.situations])]
     if previous is not None:
         series.append(RadarSeries(
@@ -306,14 +310,14 @@ def _profile_context(request: HttpRequest, assessment: Assessment, *, chart_id: 
 @require_GET
 def profile(request: HttpRequest, uuid) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
-    return render(request, "assessments/profile.html", _profile_context(request, assessment, chart_id="radar"))
+    return render(request, "assessments/profile.html", _profile_context(request, assessment, chart_id="radar-chart"))
 
 
 @private
 @require_GET
 def profile_pdf(request: HttpRequest, uuid) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
-    context = _profile_context(request, assessment, chart_id="radar-pdf")
+    context = _profile_context(request, assessment, chart_id="radar-chart-pdf")
     date = (assessment.submitted_at or assessment.created_at).date().isoformat()
     return render_pdf(request, "assessments/profile_pdf.html", context, filename=f"fiche-positionnement-{date}.pdf")
 

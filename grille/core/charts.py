@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, pgettext
 
 TEXT_COLOR = "#1a1a1a"
 MUTED_TEXT_COLOR = "#4d4d4d"  # 8.4:1 on white, still AA for the small tick labels
@@ -40,7 +41,7 @@ def format_score(value: float | None, digits: int = 1) -> str:
     """Format a score with a French decimal comma ("2,3"), or an em dash for ``None``."""
     if value is None:
         return "—"
-    return f"{value:.{digits}f}".replace(".", ",")
+    return f"{value:.{digits}f}".replace(".", pgettext("decimal separator", ","))
 
 
 def _num(value: float) -> str:
@@ -170,7 +171,7 @@ def radar_chart(
         for i, value in enumerate(serie.values):
             if value is None:
                 continue
-            tooltip = f"{axis_labels[i]} : {format_score(value)}"
+            tooltip = gettext("%(label)s : %(value)s") % {"label": axis_labels[i], "value": format_score(value)}
             shapes.append(
                 f'<circle cx="{_num(coords[i][0])}" cy="{_num(coords[i][1])}" r="3.5" '
                 f'fill="{color}"><title>{escape(tooltip)}</title></circle>'

@@ -71,7 +71,7 @@ def validate_framework_data(data: Any) -> dict:
     """
     if not isinstance(data, dict):
         raise FrameworkFileError(_("Le fichier doit contenir un objet YAML ou JSON."))
-    fmt = data.get("format")
+    fmt = _require(data, "format", "racine", int)
     if fmt != SUPPORTED_FORMAT:
         raise FrameworkFileError(
             _("format : la version de format %(fmt)s n'est pas prise en charge (attendu : %(ok)s).")
