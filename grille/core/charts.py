@@ -21,7 +21,7 @@ MUTED_TEXT_COLOR = "#4d4d4d"  # 8.4:1 on white, still AA for the small tick labe
 GRID_COLOR = "#c8c8c8"
 PRIMARY_COLOR = "#1d4e89"
 SECONDARY_COLOR = "#6b6b6b"
-LABEL_WRAP_CHARS = 22
+LABEL_WRAP_CHARS = 26
 LABEL_MAX_LINES = 3
 # Generous average glyph width for sans-serif: the real font is unknown at render
 # time, so over-estimating keeps labels inside the viewBox.

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from grille.core import charts
 from grille.core.charts import (
     PRIMARY_COLOR,
     RadarSeries,
@@ -108,7 +109,7 @@ def test_radar_chart_draws_one_spoke_and_one_label_per_axis(count: int) -> None:
 
 
 def test_radar_chart_wraps_labels_on_at_most_three_short_lines() -> None:
-    long_label = "9. Un intitulé vraiment très long qui ne tiendrait jamais sur trois lignes"
+    long_label = "9. Un intitulé vraiment très long qui ne tiendrait jamais, au grand jamais, sur trois lignes"
     root = parse(render(labels=[*EIGHT_LABELS[:2], long_label]))
 
     wrapped = [
@@ -116,7 +117,7 @@ def test_radar_chart_wraps_labels_on_at_most_three_short_lines() -> None:
     ]
     for lines in wrapped:
         assert 1 <= len(lines) <= 3
-        assert all(len(line) <= 22 for line in lines)
+        assert all(len(line) <= charts.LABEL_WRAP_CHARS for line in lines)
     assert len(wrapped[2]) == 3 and wrapped[2][-1].endswith("…")
 
 
