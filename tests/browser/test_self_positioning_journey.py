@@ -9,10 +9,6 @@ from grille.assessments.models import Answer, Assessment
 
 from .conftest import assert_accessible
 
-# Per step: (level option index, wish option index, carrying option index) for each of the 3 practices.
-LEVELS = [0, 1, 2, 3, 4]
-
-
 def fill_step(page, step: int) -> None:
     for i, fieldset in enumerate(page.locator("fieldset.practice").all()):
         level = (step + i) % 5
@@ -46,8 +42,7 @@ def test_practitioner_fills_resumes_submits_and_downloads_pdf(site, new_context)
     for step in range(1, 5):
         page.get_by_role("heading", level=1).filter(has_text=f"Étape {step} sur 8").wait_for()
         fill_step(page, step)
-        if step == 1:
-            assert_accessible(page)
+        assert_accessible(page)
         page.get_by_role("button", name=re.compile("Étape suivante")).click()
     # Half-way through step 5: answer one practice, then close the tab without submitting the step.
     page.locator("fieldset.practice").first.locator(".dimension-level label.option").nth(3).click()
@@ -66,6 +61,7 @@ def test_practitioner_fills_resumes_submits_and_downloads_pdf(site, new_context)
     for step in range(5, 9):
         page.get_by_role("heading", level=1).filter(has_text=f"Étape {step} sur 8").wait_for()
         fill_step(page, step)
+        assert_accessible(page)
         if step < 8:
             page.get_by_role("button", name=re.compile("Étape suivante")).click()
     # Going back never loses anything.
@@ -129,4 +125,43 @@ def test_phone_layout_is_accessible_and_usable(site, new_context):
     page.locator("fieldset.practice").first.locator("[data-save-status]").filter(has_text="Enregistré").wait_for()
     # Nothing overflows the screen horizontally.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page)
+
+
+def test_secondary_pages_are_clear_and_accessible(site, new_context):
+    page = new_context().new_page()
+    page.goto(site + "/reprendre/lien-invente-de-toutes-pieces/")
+    assert page.get_by_role("heading", name="Ce lien de reprise ne fonctionne pas").is_visible()
+    assert_accessible(page)
+
+    page.goto(site + "/connexion/")
+    page.get_by_label("Votre adresse e-mail").fill("pas-une-adresse")
+    page.get_by_role("button", name="Recevoir mon lien de connexion").click()
+    assert page.get_by_text("Saisissez une adresse e-mail valide").is_visible()
+    assert_accessible(page)
+    page.get_by_label("Votre adresse e-mail").fill("camille@exemple.fr")
+    page.get_by_role("button", name="Recevoir mon lien de connexion").click()
+    assert page.get_by_role("heading", name="Consultez votre messagerie").is_visible()
+    assert_accessible(page)
+
+    page.goto(site + "/")
+    page.get_by_role("button", name="Commencer mon positionnement").click()
+    page.get_by_role("link", name="Mes positionnements").click()
+    assert page.locator("table tbody tr").count() == 1
+    assert_accessible(page)
+    page.get_by_role("link", name="Aperçu").click()
+    assert_accessible(page)
+    page.get_by_role("link", name="Supprimer").click()
+    assert_accessible(page)
+    page.get_by_role("button", name="Supprimer définitivement").click()
+    assert page.get_by_text("Aucun positionnement pour l'instant.").is_visible()
+
+    page.goto(site + "/page-qui-n-existe-pas/")
+    assert page.get_by_role("heading", name="Page introuvable").is_visible()
+    assert_accessible(page)
+
+    page.goto(site + "/")
+    page.get_by_label("Langue").select_option("en")
+    page.get_by_role("button", name="Changer").click()
+    assert page.locator("html").get_attribute("lang") == "en"
     assert_accessible(page)
