@@ -4,12 +4,12 @@ import os
 
 os.environ.setdefault("GRILLE_DEV", "1")
 
-from grille.settings import *  # noqa: E402,F403
+from grille.settings import *  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # A file, not memory, for SQLite: threads and the live server then use their
 # own connections with real locking, as `make run` does.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-grille.sqlite3")}  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-grille.sqlite3")}

@@ -17,10 +17,7 @@ def framework_page(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return render(request, "core/error.html", {
-        "title": "Formulaire expiré",
-        "message_key": "csrf",
-    }, status=403)
+    return render(request, "core/error.html", {"message_key": "csrf"}, status=403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

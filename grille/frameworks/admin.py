@@ -1,7 +1,15 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Axis, Dimension, DimensionOption, Framework, FrameworkVersion, Practice, Situation
+from .models import (
+    Axis,
+    Dimension,
+    DimensionOption,
+    Framework,
+    FrameworkVersion,
+    Practice,
+    Situation,
+)
 
 
 class PublishedReadOnlyMixin:

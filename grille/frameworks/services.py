@@ -15,7 +15,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .enums import DimensionRole, VersionStatus
-from .models import Axis, Dimension, DimensionOption, Framework, FrameworkVersion, Practice, Situation
+from .models import (
+    Axis,
+    Dimension,
+    DimensionOption,
+    Framework,
+    FrameworkVersion,
+    Practice,
+    Situation,
+)
 from .selectors import clear_grid_cache
 
 DATA_DIR = Path(__file__).resolve().parent / "data"

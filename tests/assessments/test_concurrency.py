@@ -6,7 +6,12 @@ import pytest
 from django.db import connection
 
 from grille.assessments.models import Answer, Assessment
-from grille.assessments.services import AnswerInput, save_answers, start_assessment, submit_assessment
+from grille.assessments.services import (
+    AnswerInput,
+    save_answers,
+    start_assessment,
+    submit_assessment,
+)
 
 
 def run_at_once(functions):

@@ -9,6 +9,7 @@ from grille.assessments.models import Answer, Assessment
 
 from .conftest import assert_accessible
 
+
 def fill_step(page, step: int) -> None:
     for i, fieldset in enumerate(page.locator("fieldset.practice").all()):
         level = (step + i) % 5

@@ -2,8 +2,9 @@
 
 import django.db.models.functions.text
 import django.utils.timezone
-import grille.accounts.models
 from django.db import migrations, models
+
+import grille.accounts.models
 
 
 class Migration(migrations.Migration):

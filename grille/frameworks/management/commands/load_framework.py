@@ -2,7 +2,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from grille.frameworks.services import FrameworkFileError, default_framework_files, load_framework_file
+from grille.frameworks.services import (
+    FrameworkFileError,
+    default_framework_files,
+    load_framework_file,
+)
 
 
 class Command(BaseCommand):
