@@ -29,6 +29,7 @@ test: install
 	  echo "*** Chromium est absent ($(CHROMIUM)) : les tests dans un vrai navigateur seront ignorés."; \
 	  echo "*** Installez-le avec : sudo apt-get install chromium   (Debian/Ubuntu)"; \
 	fi
+	$(PY) -m ruff check grille tests
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 check: install
