@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "grille.accounts",
     "grille.frameworks",
     "grille.assessments",
+    "grille.organisations",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("grille.core.urls")),
     path("", include("grille.assessments.urls")),
     path("", include("grille.accounts.urls")),
+    path("", include("grille.organisations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

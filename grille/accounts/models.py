@@ -53,6 +53,8 @@ class LoginLink(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # Where to go once signed in (an invitation, say); a local path only.
+    next_path = models.CharField(max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("lien de connexion")

@@ -20,12 +20,13 @@ class LoginLinkError(Exception):
 
 
 @transaction.atomic
-def send_login_link(*, email: str, link_for) -> None:
+def send_login_link(*, email: str, link_for, next_path: str = "") -> None:
     """E-mail a single-use sign-in link; `link_for(raw_token)` builds its absolute URL."""
     raw, digest = new_token()
     LoginLink.objects.create(
         email=email.strip().lower(),
         token_hash=digest,
+        next_path=next_path[:500],
         expires_at=timezone.now() + timedelta(seconds=settings.LOGIN_LINK_MAX_AGE),
     )
     send_templated_mail(
@@ -37,8 +38,11 @@ def send_login_link(*, email: str, link_for) -> None:
 
 
 @transaction.atomic
-def consume_login_link(*, raw: str) -> User:
-    """Use a sign-in link once; the person's account is created on first sign-in."""
+def consume_login_link(*, raw: str) -> tuple[User, str]:
+    """Use a sign-in link once; the person's account is created on first sign-in.
+
+    Returns the person and the local path to go to next ("" for the default).
+    """
     link = LoginLink.objects.select_for_update().filter(token_hash=hash_token(raw)).first()
     if link is None:
         raise LoginLinkError("unknown")
@@ -51,7 +55,7 @@ def consume_login_link(*, raw: str) -> User:
     user = User.objects.filter(email__iexact=link.email).first()
     if user is None:
         user = User.objects.create_user(link.email)
-    return user
+    return user, link.next_path
 
 
 def check_login_link(*, raw: str) -> None:

@@ -238,3 +238,37 @@ def radar_chart(
         f"{body}</svg>"
     )
     return mark_safe(svg)
+
+
+# Light to dark for an ordinal scale; options left out of means are drawn white.
+SCALE_COLORS = ("#e5e7eb", "#c6d7ee", "#7fa3d1", "#1d4e89", "#0b2a4d", "#061a30")
+
+
+def distribution_bar(*, segments: Sequence[tuple[str, int, bool]], width: int = 120, height: int = 14) -> SafeString:
+    """A small stacked bar of counts, e.g. the levels given to one practice by a team.
+
+    ``segments`` are (label, count, ordinal) in the scale's order; non-ordinal
+    ones (« Non concerné·e ») are drawn white. The bar is decorative
+    (aria-hidden): the same counts must be written out beside it.
+    """
+    total = sum(n for _label, n, _ordinal in segments)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'aria-hidden="true" focusable="false">',
+        f'<rect x="0.5" y="0.5" width="{width - 1}" height="{height - 1}" fill="#ffffff" stroke="{GRID_COLOR}"/>',
+    ]
+    x = 0.0
+    rank = 0
+    for label, count, ordinal in segments:
+        color = SCALE_COLORS[min(rank, len(SCALE_COLORS) - 1)] if ordinal else "#ffffff"
+        rank += 1 if ordinal else 0
+        if not count or not total:
+            continue
+        w = width * count / total
+        parts.append(
+            f'<rect x="{_num(x)}" y="0" width="{_num(w)}" height="{height}" fill="{color}" '
+            f'stroke="#ffffff" stroke-width="0.5"><title>{escape(label)} : {count}</title></rect>'
+        )
+        x += w
+    parts.append("</svg>")
+    return mark_safe("".join(parts))

@@ -17,6 +17,7 @@ class Option:
     code: str
     label: str
     value: int | None
+    partnership: bool = False
 
 
 @dataclass(frozen=True)

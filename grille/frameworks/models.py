@@ -129,6 +129,8 @@ class DimensionOption(models.Model):
     label = models.CharField(_("libellé"), max_length=200)
     # Ordinal value used in means; null for options left out of means ("Non concerné·e").
     value = models.SmallIntegerField(_("valeur"), null=True, blank=True)
+    # For the carrying dimension: this option means the practice involves other local actors.
+    partnership = models.BooleanField(_("partenariat"), default=False)
     position = models.PositiveSmallIntegerField()
 
     class Meta:

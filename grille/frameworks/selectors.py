@@ -73,7 +73,7 @@ def get_grid(version: FrameworkVersion | int) -> g.Grid:
                 label=d.label,
                 help_text=d.help_text,
                 options=tuple(
-                    g.Option(id=o.pk, code=o.code, label=o.label, value=o.value)
+                    g.Option(id=o.pk, code=o.code, label=o.label, value=o.value, partnership=o.partnership)
                     for o in d.options.all()
                 ),
             )

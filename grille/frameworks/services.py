@@ -133,14 +133,20 @@ def validate_framework_data(data: Any) -> dict:
         for j, opt in enumerate(_require(dim, "options", where, list)):
             owhere = f"{where}.options[{j}]"
             code = _require(opt, "code", owhere)
-            _check_keys(opt, {"code", "label", "value"}, owhere)
+            _check_keys(opt, {"code", "label", "value", "partnership"}, owhere)
             if code in option_codes:
                 raise FrameworkFileError(_("%(where)s.code : code en double.") % {"where": owhere})
             option_codes.add(code)
             value = opt.get("value")
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                 raise FrameworkFileError(_("%(where)s.value : nombre entier attendu.") % {"where": owhere})
-            options.append({"code": code, "label": _require(opt, "label", owhere), "value": value})
+            partnership = opt.get("partnership", False)
+            if not isinstance(partnership, bool):
+                raise FrameworkFileError(_("%(where)s.partnership : true ou false attendu.") % {"where": owhere})
+            option = {"code": code, "label": _require(opt, "label", owhere), "value": value}
+            if partnership:
+                option["partnership"] = True
+            options.append(option)
         out["dimensions"].append(
             {
                 "code": _require(dim, "code", where),
@@ -260,7 +266,10 @@ def load_framework_version(*, data: dict) -> LoadResult:
             help_text=dim["help"], position=d_pos,
         )
         DimensionOption.objects.bulk_create(
-            DimensionOption(dimension=dimension, code=o["code"], label=o["label"], value=o["value"], position=pos)
+            DimensionOption(
+                dimension=dimension, code=o["code"], label=o["label"], value=o["value"],
+                partnership=o.get("partnership", False), position=pos,
+            )
             for pos, o in enumerate(dim["options"])
         )
     s_pos = p_pos = 0

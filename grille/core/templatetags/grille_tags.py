@@ -23,3 +23,8 @@ def signed_score(value: float | None) -> str:
 @register.filter
 def index(sequence, position: int):
     return sequence[position]
+
+
+@register.filter
+def get(mapping, key):
+    return mapping.get(key, key)

@@ -1,0 +1,371 @@
+"""Every change in an organisation space goes through one of these functions."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grille.assessments.models import Assessment
+from grille.core.mail import send_templated_mail
+from grille.core.tokens import hash_token, new_token
+from grille.frameworks.selectors import get_default_version, get_grid
+
+from .enums import (
+    SHARE_CONSENT_VERSION,
+    ActionStatus,
+    DecisionMode,
+    PartnerType,
+    Role,
+    ShareMode,
+    StructureType,
+    TerritoryType,
+)
+from .models import (
+    NAME_MAX,
+    NOTE_MAX,
+    ActionItem,
+    Decision,
+    DecisionRevision,
+    Invitation,
+    Membership,
+    Organisation,
+    PracticeComment,
+    Share,
+)
+
+INVITATION_MAX_DAYS = 90
+
+
+class OrganisationError(Exception):
+    """A refused change; the message is for the person, in their language."""
+
+    status = 400
+
+
+class NotAllowed(OrganisationError):
+    status = 403
+
+
+class InvitationError(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason  # "unknown", "revoked", "expired" or "used"
+
+
+def _clean_text(value: str, *, label: str, max_length: int, required: bool = False) -> str:
+    value = (value or "").strip()
+    if "\x00" in value:
+        raise OrganisationError(_("« %(label)s » contient un caractère non autorisé.") % {"label": label})
+    if required and not value:
+        raise OrganisationError(_("« %(label)s » est obligatoire.") % {"label": label})
+    if len(value) > max_length:
+        raise OrganisationError(
+            _("« %(label)s » est trop long : %(max)d caractères au plus.") % {"label": label, "max": max_length}
+        )
+    return value
+
+
+def _require_facilitator(membership: Membership) -> None:
+    if not membership.is_facilitator:
+        raise NotAllowed(_("Seul·e un·e animateur·rice de la structure peut faire cette modification."))
+
+
+@transaction.atomic
+def create_organisation(*, user, name: str, structure_type: str, territory: str = "", territory_type: str = "") -> Organisation:
+    """Create an organisation space; its creator is its first facilitator."""
+    name = _clean_text(name, label=_("Nom"), max_length=NAME_MAX, required=True)
+    territory = _clean_text(territory, label=_("Territoire"), max_length=NAME_MAX)
+    if structure_type not in StructureType.values:
+        raise OrganisationError(_("Choisissez un type de structure dans la liste."))
+    if territory_type and territory_type not in TerritoryType.values:
+        raise OrganisationError(_("Choisissez un type de territoire dans la liste."))
+    version = get_default_version()
+    if version is None:
+        raise OrganisationError(_("Aucune grille publiée n'est chargée."))
+    organisation = Organisation.objects.create(
+        name=name, structure_type=structure_type, territory=territory, territory_type=territory_type, version=version
+    )
+    Membership.objects.create(organisation=organisation, user=user, role=Role.FACILITATOR)
+    return organisation
+
+
+@transaction.atomic
+def create_invitation(
+    *, membership: Membership, email: str = "", days: int = 14, max_uses: int | None = 1, link_for=None
+) -> tuple[Invitation, str]:
+    """Create an invitation link (sent by e-mail when an address is given); the raw token is returned once."""
+    _require_facilitator(membership)
+    if not 1 <= days <= INVITATION_MAX_DAYS:
+        raise OrganisationError(_("La durée de validité doit être comprise entre 1 et %(max)d jours.") % {"max": INVITATION_MAX_DAYS})
+    if max_uses is not None and not 1 <= max_uses <= 1000:
+        raise OrganisationError(_("Le nombre d'utilisations doit être compris entre 1 et 1000."))
+    email = email.strip().lower()
+    if email:
+        try:
+            if len(email) > Invitation._meta.get_field("email").max_length:
+                raise ValidationError("too long")
+            validate_email(email)
+        except ValidationError:
+            raise OrganisationError(_("Saisissez une adresse e-mail valide, par exemple prenom.nom@exemple.fr.")) from None
+    raw, digest = new_token()
+    invitation = Invitation.objects.create(
+        organisation=membership.organisation,
+        email=email,
+        token_hash=digest,
+        created_by=membership.user,
+        expires_at=timezone.now() + timedelta(days=days),
+        max_uses=max_uses,
+    )
+    if email and link_for is not None:
+        send_templated_mail(
+            to=email,
+            subject=_("Invitation à rejoindre « %(name)s » sur Grille") % {"name": membership.organisation.name},
+            template="organisations/email_invitation.txt",
+            context={"organisation": membership.organisation, "url": link_for(raw), "inviter": membership.user, "days": days},
+        )
+    return invitation, raw
+
+
+@transaction.atomic
+def revoke_invitation(*, membership: Membership, invitation: Invitation) -> None:
+    _require_facilitator(membership)
+    if invitation.organisation_id != membership.organisation_id:
+        raise NotAllowed(_("Cette invitation n'appartient pas à cette structure."))
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+
+
+def find_invitation(raw: str) -> Invitation:
+    """The usable invitation behind a link, or InvitationError with the reason."""
+    invitation = Invitation.objects.select_related("organisation").filter(token_hash=hash_token(raw)).first()
+    if invitation is None:
+        raise InvitationError("unknown")
+    if invitation.state != "active":
+        raise InvitationError(invitation.state)
+    return invitation
+
+
+def accept_invitation(*, raw: str, user) -> Membership:
+    """Join the organisation. Two people using a single-use link at once: exactly one gets in."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update().select_related("organisation").filter(token_hash=hash_token(raw)).first()
+        )
+        if invitation is None:
+            raise InvitationError("unknown")
+        existing = Membership.objects.filter(organisation=invitation.organisation, user=user).first()
+        if existing is not None:
+            return existing
+        if invitation.state != "active":
+            raise InvitationError(invitation.state)
+        # The conditional update is the guard on databases where the row lock above is a no-op.
+        updated = Invitation.objects.filter(pk=invitation.pk, revoked_at__isnull=True)
+        if invitation.max_uses is not None:
+            updated = updated.filter(uses__lt=invitation.max_uses)
+        if updated.update(uses=F("uses") + 1) != 1:
+            raise InvitationError("used")
+        try:
+            with transaction.atomic():
+                return Membership.objects.create(organisation=invitation.organisation, user=user, role=Role.MEMBER)
+        except IntegrityError:
+            raise InvitationError("used") from None
+
+
+def _facilitator_count(organisation: Organisation) -> int:
+    return Membership.objects.filter(organisation=organisation, role=Role.FACILITATOR).count()
+
+
+@transaction.atomic
+def set_role(*, by: Membership, target: Membership, role: str) -> Membership:
+    """Name or un-name a facilitator. There is always at least one facilitator."""
+    _require_facilitator(by)
+    if role not in Role.values:
+        raise OrganisationError(_("Rôle inconnu."))
+    if target.organisation_id != by.organisation_id:
+        raise NotAllowed(_("Ce membre n'appartient pas à cette structure."))
+    # Lock the team so two facilitators cannot both step down at once.
+    list(Membership.objects.select_for_update().filter(organisation=by.organisation_id))
+    if target.role == Role.FACILITATOR and role != Role.FACILITATOR and _facilitator_count(by.organisation) <= 1:
+        raise OrganisationError(_("La structure doit garder au moins un·e animateur·rice."))
+    target.role = role
+    target.save(update_fields=["role"])
+    return target
+
+
+@transaction.atomic
+def remove_member(*, by: Membership, target: Membership) -> None:
+    """Remove a member (a facilitator removes anyone, a member may leave). Their shares are withdrawn."""
+    if by.pk != target.pk:
+        _require_facilitator(by)
+    if target.organisation_id != by.organisation_id:
+        raise NotAllowed(_("Ce membre n'appartient pas à cette structure."))
+    list(Membership.objects.select_for_update().filter(organisation=by.organisation_id))
+    if target.is_facilitator and _facilitator_count(target.organisation) <= 1:
+        raise OrganisationError(
+            _("Vous êtes le·la dernier·ère animateur·rice : nommez-en un·e autre avant de quitter la structure.")
+        )
+    Share.objects.filter(organisation=target.organisation, user=target.user, withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now()
+    )
+    target.delete()
+
+
+@transaction.atomic
+def share_assessment(*, membership: Membership, assessment: Assessment, mode: str) -> Share:
+    """Show one submitted positioning to the organisation, with the member's name or anonymously.
+
+    Replaces the member's previous share; the choice and the wording agreed to are recorded.
+    """
+    if mode not in ShareMode.values:
+        raise OrganisationError(_("Choisissez de partager avec votre nom ou anonymement."))
+    if assessment.owner_id != membership.user_id:
+        raise NotAllowed(_("Vous ne pouvez partager que vos propres positionnements."))
+    if not assessment.is_submitted:
+        raise OrganisationError(_("Envoyez d'abord ce positionnement : seuls les positionnements envoyés se partagent."))
+    if assessment.version_id != membership.organisation.version_id:
+        raise OrganisationError(_("Ce positionnement a été fait sur une autre version de la grille que celle de la structure."))
+    # Lock the member's row: two tabs sharing at once queue here instead of colliding on the
+    # one-active-share constraint, and someone removed meanwhile cannot share any more.
+    if Membership.objects.select_for_update().filter(pk=membership.pk).first() is None:
+        raise NotAllowed(_("Vous n'êtes plus membre de cette structure."))
+    now = timezone.now()
+    Share.objects.filter(organisation=membership.organisation, user=membership.user, withdrawn_at__isnull=True).update(
+        withdrawn_at=now
+    )
+    return Share.objects.create(
+        organisation=membership.organisation,
+        user=membership.user,
+        assessment=assessment,
+        mode=mode,
+        consent_version=SHARE_CONSENT_VERSION,
+    )
+
+
+@transaction.atomic
+def withdraw_share(*, membership: Membership) -> int:
+    """Withdraw the member's positioning from every team view and export, at once."""
+    return Share.objects.filter(
+        organisation=membership.organisation, user=membership.user, withdrawn_at__isnull=True
+    ).update(withdrawn_at=timezone.now())
+
+
+def _practice_id(organisation: Organisation, code: str) -> int:
+    practice = get_grid(organisation.version_id).practice(code)
+    if practice is None:
+        raise OrganisationError(_("La pratique « %(code)s » n'existe pas dans cette grille.") % {"code": code})
+    return practice.id
+
+
+@transaction.atomic
+def set_decision(
+    *, membership: Membership, practice_code: str, mode: str, partner_types: list[str], partners: str = "", note: str = ""
+) -> Decision:
+    """Record the organisation's decision on one practice; every change is kept in the history."""
+    _require_facilitator(membership)
+    organisation = membership.organisation
+    practice_id = _practice_id(organisation, practice_code)
+    if mode not in DecisionMode.values:
+        raise OrganisationError(_("Choisissez un arbitrage dans la liste."))
+    unknown = [t for t in partner_types if t not in PartnerType.values]
+    if unknown:
+        raise OrganisationError(_("Type de partenaire inconnu : %(value)s.") % {"value": unknown[0]})
+    if mode not in (DecisionMode.PARTNERSHIP, DecisionMode.BOTH):
+        partner_types, partners = [], ""
+    partners = _clean_text(partners, label=_("Partenaires locaux"), max_length=NOTE_MAX)
+    note = _clean_text(note, label=_("Note"), max_length=NOTE_MAX)
+    ordered_types = [t for t in PartnerType.values if t in set(partner_types)]
+    decision, _created = Decision.objects.update_or_create(
+        organisation=organisation,
+        practice_id=practice_id,
+        defaults={"mode": mode, "partner_types": ordered_types, "partners": partners, "note": note, "updated_by": membership.user},
+    )
+    DecisionRevision.objects.create(
+        decision=decision, mode=mode, partner_types=ordered_types, partners=partners, note=note, changed_by=membership.user
+    )
+    return decision
+
+
+@transaction.atomic
+def add_comment(*, membership: Membership, practice_code: str, body: str) -> PracticeComment:
+    """Any member may comment on a practice to feed the debate."""
+    body = _clean_text(body, label=_("Commentaire"), max_length=NOTE_MAX, required=True)
+    return PracticeComment.objects.create(
+        organisation=membership.organisation,
+        practice_id=_practice_id(membership.organisation, practice_code),
+        author=membership.user,
+        body=body,
+    )
+
+
+def _require_same_organisation(membership: Membership, action: ActionItem) -> None:
+    if action.organisation_id != membership.organisation_id:
+        raise NotAllowed(_("Cette action n'appartient pas à cette structure."))
+
+
+def _action_fields(membership: Membership, *, title: str, practice_codes: list[str], owner_id: int | None,
+                   due_date: date | None, status: str) -> tuple[dict, list[int]]:
+    title = _clean_text(title, label=_("Action"), max_length=NAME_MAX, required=True)
+    if status not in ActionStatus.values:
+        raise OrganisationError(_("Statut inconnu."))
+    owner = None
+    if owner_id is not None:
+        owner = Membership.objects.filter(pk=owner_id, organisation=membership.organisation).first()
+        if owner is None:
+            raise OrganisationError(_("Le·la responsable doit être membre de la structure."))
+    practice_ids = [_practice_id(membership.organisation, code) for code in practice_codes]
+    return {"title": title, "owner": owner, "due_date": due_date, "status": status}, practice_ids
+
+
+@transaction.atomic
+def create_action(*, membership: Membership, title: str, practice_codes: list[str], owner_id: int | None = None,
+                  due_date: date | None = None, status: str = ActionStatus.TODO) -> ActionItem:
+    """Add an action to the plan (facilitators)."""
+    _require_facilitator(membership)
+    fields, practice_ids = _action_fields(
+        membership, title=title, practice_codes=practice_codes, owner_id=owner_id, due_date=due_date, status=status
+    )
+    action = ActionItem.objects.create(organisation=membership.organisation, created_by=membership.user, **fields)
+    action.practices.set(practice_ids)
+    return action
+
+
+@transaction.atomic
+def update_action(*, membership: Membership, action: ActionItem, title: str, practice_codes: list[str],
+                  owner_id: int | None, due_date: date | None, status: str) -> ActionItem:
+    """Change an action (facilitators)."""
+    _require_facilitator(membership)
+    _require_same_organisation(membership, action)
+    fields, practice_ids = _action_fields(
+        membership, title=title, practice_codes=practice_codes, owner_id=owner_id, due_date=due_date, status=status
+    )
+    for name, value in fields.items():
+        setattr(action, name, value)
+    action.save(update_fields=[*fields, "updated_at"])
+    action.practices.set(practice_ids)
+    return action
+
+
+@transaction.atomic
+def set_action_status(*, membership: Membership, action: ActionItem, status: str) -> ActionItem:
+    """The action's owner, or a facilitator, moves it forward."""
+    _require_same_organisation(membership, action)
+    if not membership.is_facilitator and action.owner_id != membership.pk:
+        raise NotAllowed(_("Seul·e le·la responsable de l'action ou un·e animateur·rice peut changer son statut."))
+    if status not in ActionStatus.values:
+        raise OrganisationError(_("Statut inconnu."))
+    action.status = status
+    action.save(update_fields=["status", "updated_at"])
+    return action
+
+
+@transaction.atomic
+def delete_action(*, membership: Membership, action: ActionItem) -> None:
+    _require_facilitator(membership)
+    _require_same_organisation(membership, action)
+    action.delete()

@@ -1,0 +1,468 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from grille.assessments.forms import EmailForm
+from grille.assessments.views import private
+from grille.core.charts import RadarSeries, radar_chart
+from grille.frameworks.selectors import get_grid
+
+from . import selectors, services
+from .enums import DecisionMode, PartnerType, ShareMode
+from .forms import (
+    ActionForm,
+    CommentForm,
+    DecisionForm,
+    InvitationForm,
+    OrganisationForm,
+    RoleForm,
+    ShareForm,
+    StatusForm,
+)
+from .models import Membership
+from .team import ANONYMOUS_MIN, TeamMap, build_team_map
+
+
+def _refused(request: HttpRequest, membership: Membership | None, exc: services.OrganisationError) -> HttpResponse:
+    return render(
+        request, "organisations/refused.html", {"membership": membership, "message": str(exc)}, status=exc.status
+    )
+
+
+def _org_context(membership: Membership, **extra) -> dict:
+    return {"membership": membership, "organisation": membership.organisation, **extra}
+
+
+@login_required
+@require_GET
+def organisation_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "organisations/organisation_list.html", {
+        "memberships": selectors.list_organisations_for(request.user),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organisation_create(request: HttpRequest) -> HttpResponse:
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                organisation = services.create_organisation(user=request.user, **form.cleaned_data)
+            except services.OrganisationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("La structure est créée. Invitez maintenant ses membres."))
+                return redirect("organisations:members", uuid=organisation.uuid)
+        return render(request, "organisations/organisation_create.html", {"form": form}, status=400)
+    return render(request, "organisations/organisation_create.html", {"form": form})
+
+
+def _team_radar(team: TeamMap, *, chart_id: str) -> str:
+    grid = team.grid
+    if len(grid.situations) < 3:
+        return ""
+    return radar_chart(
+        chart_id=chart_id,
+        title=_("Profil de l'équipe par situation professionnelle"),
+        description=_("Moyenne des niveaux de l'équipe pour chaque situation, de 0 à %(max)d ; les valeurs, et celles de chaque membre, sont dans le tableau qui suit.")
+        % {"max": grid.level.max_value},
+        axis_labels=[f"{s.code}. {s.label}" for s in grid.situations],
+        series=[RadarSeries(label=_("Équipe"), values=[team.situation_means.get(s.code) for s in grid.situations])],
+        max_value=grid.level.max_value,
+    )
+
+
+@login_required
+@private
+@require_GET
+def organisation_home(request: HttpRequest, uuid) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    team = build_team_map(membership.organisation)
+    return render(request, "organisations/organisation_home.html", _org_context(
+        membership,
+        team=team,
+        radar=_team_radar(team, chart_id="team-radar") if team.contribution_count else "",
+        share=selectors.active_share(membership),
+        anonymous_min=ANONYMOUS_MIN,
+    ))
+
+
+@login_required
+@private
+@require_http_methods(["GET", "POST"])
+def share(request: HttpRequest, uuid) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    assessments = selectors.shareable_assessments(membership)
+    form = ShareForm(request.POST or None, initial={"mode": ShareMode.NAMED})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            assessment = assessments.filter(uuid=form.cleaned_data["assessment"]).first()
+            if assessment is None:
+                form.add_error("assessment", _("Choisissez l'un de vos positionnements envoyés."))
+            else:
+                try:
+                    services.share_assessment(membership=membership, assessment=assessment, mode=form.cleaned_data["mode"])
+                except services.OrganisationError as exc:
+                    return _refused(request, membership, exc)
+                messages.success(request, _("Votre positionnement est partagé avec la structure."))
+                return redirect("organisations:home", uuid=uuid)
+        status = 400
+    return render(request, "organisations/share.html", _org_context(
+        membership, form=form, assessments=assessments, share=selectors.active_share(membership),
+    ), status=status)
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, uuid) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    services.withdraw_share(membership=membership)
+    messages.success(request, _("Votre partage est retiré : vos réponses n'apparaissent plus dans les vues de l'équipe."))
+    return redirect("organisations:home", uuid=uuid)
+
+
+@login_required
+@require_GET
+def members(request: HttpRequest, uuid) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    return render(request, "organisations/members.html", _members_context(request, membership))
+
+
+def _members_context(request: HttpRequest, membership: Membership, **extra) -> dict:
+    return _org_context(
+        membership,
+        members=selectors.members_of(membership),
+        invitations=selectors.invitations_of(membership) if membership.is_facilitator else [],
+        form=extra.pop("form", None) or InvitationForm(),
+        new_link=request.session.pop("grille_new_invitation", None),
+        **extra,
+    )
+
+
+@login_required
+@require_POST
+def invite(request: HttpRequest, uuid) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    form = InvitationForm(request.POST)
+    if not form.is_valid():
+        return render(request, "organisations/members.html", _members_context(request, membership, form=form), status=400)
+    try:
+        _invitation, raw = services.create_invitation(
+            membership=membership,
+            email=form.cleaned_data["email"] or "",
+            days=form.cleaned_data["days"],
+            max_uses=None if form.cleaned_data["multi_use"] else 1,
+            link_for=lambda token: request.build_absolute_uri(reverse("organisations:join", args=[token])),
+        )
+    except services.OrganisationError as exc:
+        return _refused(request, membership, exc)
+    # Shown once on the next page: only the hash is kept.
+    request.session["grille_new_invitation"] = request.build_absolute_uri(reverse("organisations:join", args=[raw]))
+    if form.cleaned_data["email"]:
+        messages.success(request, _("Invitation envoyée à %(email)s.") % {"email": form.cleaned_data["email"]})
+    return redirect("organisations:members", uuid=uuid)
+
+
+@login_required
+@require_POST
+def revoke_invitation(request: HttpRequest, uuid, invitation_id: int) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    invitation = selectors.get_invitation(membership, invitation_id)
+    try:
+        services.revoke_invitation(membership=membership, invitation=invitation)
+    except services.OrganisationError as exc:
+        return _refused(request, membership, exc)
+    messages.success(request, _("L'invitation est révoquée."))
+    return redirect("organisations:members", uuid=uuid)
+
+
+@login_required
+@require_POST
+def change_role(request: HttpRequest, uuid, member_id: int) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    target = selectors.get_member(membership, member_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, membership, services.OrganisationError(_("Rôle inconnu.")))
+    try:
+        services.set_role(by=membership, target=target, role=form.cleaned_data["role"])
+    except services.OrganisationError as exc:
+        return _refused(request, membership, exc)
+    messages.success(request, _("Le rôle de %(name)s est modifié.") % {"name": target.user})
+    return redirect("organisations:members", uuid=uuid)
+
+
+@login_required
+@require_POST
+def remove_member(request: HttpRequest, uuid, member_id: int) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    target = selectors.get_member(membership, member_id)
+    try:
+        services.remove_member(by=membership, target=target)
+    except services.OrganisationError as exc:
+        return _refused(request, membership, exc)
+    if target.pk == membership.pk:
+        messages.success(request, _("Vous avez quitté la structure."))
+        return redirect("organisations:list")
+    messages.success(request, _("%(name)s ne fait plus partie de la structure.") % {"name": target.user})
+    return redirect("organisations:members", uuid=uuid)
+
+
+@private
+@require_http_methods(["GET", "POST"])
+def join(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.find_invitation(token)
+    except services.InvitationError as exc:
+        return render(request, "organisations/join_invalid.html", {"reason": exc.reason}, status=404 if exc.reason == "unknown" else 410)
+    if not request.user.is_authenticated:
+        return render(request, "organisations/join.html", {
+            "invitation": invitation, "form": EmailForm(initial={"email": invitation.email}), "next": request.path,
+        })
+    if request.method == "POST":
+        try:
+            membership = services.accept_invitation(raw=token, user=request.user)
+        except services.InvitationError as exc:
+            return render(request, "organisations/join_invalid.html", {"reason": exc.reason}, status=410)
+        messages.success(request, _("Bienvenue dans « %(name)s » !") % {"name": membership.organisation.name})
+        return redirect("organisations:home", uuid=membership.organisation.uuid)
+    return render(request, "organisations/join.html", {"invitation": invitation})
+
+
+def _decision_rows(membership: Membership, team: TeamMap) -> list[dict]:
+    decisions = selectors.decisions_of(membership)
+    comments = selectors.comment_counts(membership)
+    return [
+        {"stats": stats, "decision": decisions.get(stats.practice.id), "comments": comments.get(stats.practice.id, 0)}
+        for stats in team.practices
+    ]
+
+
+@login_required
+@require_GET
+def decisions(request: HttpRequest, uuid) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    team = build_team_map(membership.organisation)
+    return render(request, "organisations/decisions.html", _org_context(
+        membership, team=team, rows=_decision_rows(membership, team),
+    ))
+
+
+def _decision_page(request: HttpRequest, membership: Membership, code: str, *, form=None, comment_form=None, status=200):
+    grid = get_grid(membership.organisation.version_id)
+    practice = grid.practice(code)
+    if practice is None:
+        raise Http404(_("Cette pratique n'existe pas dans la grille."))
+    decision = selectors.decisions_of(membership).get(practice.id)
+    if form is None:
+        initial = {"mode": decision.mode, "partner_types": decision.partner_types, "partners": decision.partners, "note": decision.note} if decision else {}
+        form = DecisionForm(initial=initial)
+    team = build_team_map(membership.organisation)
+    return render(request, "organisations/decision_detail.html", _org_context(
+        membership,
+        practice=practice,
+        situation=grid.situation(practice.situation_code),
+        stats=team.stats(practice.code),
+        team=team,
+        decision=decision,
+        form=form,
+        comment_form=comment_form or CommentForm(),
+        history=selectors.decision_history(membership, practice.id),
+        comments=selectors.comments_on(membership, practice.id),
+        partner_labels=dict(PartnerType.choices),
+        mode_labels=dict(DecisionMode.choices),
+    ), status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def decision_detail(request: HttpRequest, uuid, code: str) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    if request.method == "GET":
+        return _decision_page(request, membership, code)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return _decision_page(request, membership, code, form=form, status=400)
+    try:
+        services.set_decision(membership=membership, practice_code=code, **form.cleaned_data)
+    except services.NotAllowed as exc:
+        return _refused(request, membership, exc)
+    except services.OrganisationError as exc:
+        form.add_error(None, str(exc))
+        return _decision_page(request, membership, code, form=form, status=400)
+    messages.success(request, _("Arbitrage enregistré pour la pratique %(code)s.") % {"code": code})
+    return redirect("organisations:decision", uuid=uuid, code=code)
+
+
+@login_required
+@require_POST
+def comment(request: HttpRequest, uuid, code: str) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        return _decision_page(request, membership, code, comment_form=form, status=400)
+    try:
+        services.add_comment(membership=membership, practice_code=code, body=form.cleaned_data["body"])
+    except services.OrganisationError as exc:
+        form.add_error("body", str(exc))
+        return _decision_page(request, membership, code, comment_form=form, status=400)
+    messages.success(request, _("Commentaire ajouté."))
+    return redirect("organisations:decision", uuid=uuid, code=code)
+
+
+def _action_form(membership: Membership, data=None, **kwargs) -> ActionForm:
+    return ActionForm(
+        data, grid=get_grid(membership.organisation.version_id), members=selectors.members_of(membership), **kwargs
+    )
+
+
+def _action_kwargs(form: ActionForm) -> dict:
+    data = form.cleaned_data
+    return {
+        "title": data["title"], "practice_codes": data["practices"], "owner_id": data["owner"],
+        "due_date": data["due_date"], "status": data["status"],
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def actions(request: HttpRequest, uuid) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    form = _action_form(membership, request.POST or None, initial={"practices": request.GET.getlist("pratique")})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.create_action(membership=membership, **_action_kwargs(form))
+            except services.NotAllowed as exc:
+                return _refused(request, membership, exc)
+            except services.OrganisationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Action ajoutée au plan."))
+                return redirect("organisations:actions", uuid=uuid)
+        status = 400
+    return render(request, "organisations/actions.html", _org_context(
+        membership, actions=selectors.actions_of(membership), form=form, today=timezone.localdate(),
+    ), status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_edit(request: HttpRequest, uuid, action_id: int) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    action = selectors.get_action(membership, action_id)
+    initial = {
+        "title": action.title, "practices": [p.code for p in action.practices.all()],
+        "owner": action.owner_id, "due_date": action.due_date, "status": action.status,
+    }
+    form = _action_form(membership, request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.update_action(membership=membership, action=action, **_action_kwargs(form))
+            except services.NotAllowed as exc:
+                return _refused(request, membership, exc)
+            except services.OrganisationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Action modifiée."))
+                return redirect("organisations:actions", uuid=uuid)
+        status = 400
+    return render(request, "organisations/action_edit.html", _org_context(membership, action=action, form=form), status=status)
+
+
+@login_required
+@require_POST
+def action_status(request: HttpRequest, uuid, action_id: int) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    action = selectors.get_action(membership, action_id)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, membership, services.OrganisationError(_("Statut inconnu.")))
+    try:
+        services.set_action_status(membership=membership, action=action, status=form.cleaned_data["status"])
+    except services.OrganisationError as exc:
+        return _refused(request, membership, exc)
+    return redirect("organisations:actions", uuid=uuid)
+
+
+@login_required
+@require_POST
+def action_delete(request: HttpRequest, uuid, action_id: int) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    action = selectors.get_action(membership, action_id)
+    try:
+        services.delete_action(membership=membership, action=action)
+    except services.OrganisationError as exc:
+        return _refused(request, membership, exc)
+    messages.success(request, _("Action supprimée."))
+    return redirect("organisations:actions", uuid=uuid)
+
+
+def _workshop_context(membership: Membership) -> dict:
+    team = build_team_map(membership.organisation)
+    return _org_context(
+        membership,
+        team=team,
+        radar=_team_radar(team, chart_id="workshop-radar") if team.contribution_count else "",
+        refreshed_at=timezone.localtime(),
+    )
+
+
+@login_required
+@private
+@require_GET
+def workshop(request: HttpRequest, uuid) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    return render(request, "organisations/workshop.html", _workshop_context(membership))
+
+
+@login_required
+@private
+@require_GET
+def workshop_live(request: HttpRequest, uuid) -> HttpResponse:
+    """The live part of the workshop page, fetched again every few seconds by the page's script."""
+    membership = selectors.get_membership(request.user, uuid)
+    return render(request, "organisations/_workshop_live.html", _workshop_context(membership))
+
+
+def _export_parts(membership: Membership) -> tuple:
+    organisation = membership.organisation
+    return organisation, build_team_map(organisation), selectors.decisions_of(membership), list(selectors.actions_of(membership))
+
+
+@login_required
+@private
+@require_GET
+def report_pdf(request: HttpRequest, uuid) -> HttpResponse:
+    from grille.core.pdf import render_pdf
+
+    from .reports import report_context
+
+    membership = selectors.get_membership(request.user, uuid)
+    context = report_context(*_export_parts(membership))
+    filename = f"rapport-structure-{timezone.localdate().isoformat()}.pdf"
+    return render_pdf(request, "organisations/report_pdf.html", context, filename=filename)
+
+
+@login_required
+@private
+@require_GET
+def team_xlsx(request: HttpRequest, uuid) -> HttpResponse:
+    from grille.core.exporters import xlsx_response
+
+    from .exporters import TeamExporter
+
+    membership = selectors.get_membership(request.user, uuid)
+    return xlsx_response(TeamExporter(*_export_parts(membership)))
