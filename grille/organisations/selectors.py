@@ -44,7 +44,7 @@ def members_of(membership: Membership) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(organisation=membership.organisation_id)
         .select_related("user")
-        .order_by("-role", "user__display_name", "user__email")
+        .order_by("role", "user__display_name", "user__email")
     )
 
 

@@ -181,31 +181,39 @@ def _facilitator_count(organisation: Organisation) -> int:
     return Membership.objects.filter(organisation=organisation, role=Role.FACILITATOR).count()
 
 
+def _lock_team(by: Membership, target: Membership) -> tuple[Membership, Membership]:
+    """Lock the team's memberships and re-read both people's roles from the locked rows,
+    so two facilitators stepping down at once cannot leave the team without one."""
+    locked = {m.pk: m for m in Membership.objects.select_for_update().filter(organisation=by.organisation_id)}
+    if by.pk not in locked or target.pk not in locked:
+        raise NotAllowed(_("Vous n'êtes plus membre de cette structure."))
+    return locked[by.pk], locked[target.pk]
+
+
 @transaction.atomic
 def set_role(*, by: Membership, target: Membership, role: str) -> Membership:
     """Name or un-name a facilitator. There is always at least one facilitator."""
-    _require_facilitator(by)
     if role not in Role.values:
         raise OrganisationError(_("Rôle inconnu."))
     if target.organisation_id != by.organisation_id:
         raise NotAllowed(_("Ce membre n'appartient pas à cette structure."))
-    # Lock the team so two facilitators cannot both step down at once.
-    list(Membership.objects.select_for_update().filter(organisation=by.organisation_id))
-    if target.role == Role.FACILITATOR and role != Role.FACILITATOR and _facilitator_count(by.organisation) <= 1:
+    by, locked = _lock_team(by, target)
+    _require_facilitator(by)
+    if locked.role == Role.FACILITATOR and role != Role.FACILITATOR and _facilitator_count(by.organisation) <= 1:
         raise OrganisationError(_("La structure doit garder au moins un·e animateur·rice."))
-    target.role = role
-    target.save(update_fields=["role"])
-    return target
+    locked.role = target.role = role
+    locked.save(update_fields=["role"])
+    return locked
 
 
 @transaction.atomic
 def remove_member(*, by: Membership, target: Membership) -> None:
     """Remove a member (a facilitator removes anyone, a member may leave). Their shares are withdrawn."""
-    if by.pk != target.pk:
-        _require_facilitator(by)
     if target.organisation_id != by.organisation_id:
         raise NotAllowed(_("Ce membre n'appartient pas à cette structure."))
-    list(Membership.objects.select_for_update().filter(organisation=by.organisation_id))
+    by, target = _lock_team(by, target)
+    if by.pk != target.pk:
+        _require_facilitator(by)
     if target.is_facilitator and _facilitator_count(target.organisation) <= 1:
         raise OrganisationError(
             _("Vous êtes le·la dernier·ère animateur·rice : nommez-en un·e autre avant de quitter la structure.")

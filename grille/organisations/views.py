@@ -118,6 +118,7 @@ def share(request: HttpRequest, uuid) -> HttpResponse:
         status = 400
     return render(request, "organisations/share.html", _org_context(
         membership, form=form, assessments=assessments, share=selectors.active_share(membership),
+        anonymous_min=ANONYMOUS_MIN,
     ), status=status)
 
 
@@ -417,6 +418,7 @@ def _workshop_context(membership: Membership) -> dict:
         team=team,
         radar=_team_radar(team, chart_id="workshop-radar") if team.contribution_count else "",
         refreshed_at=timezone.localtime(),
+        anonymous_min=ANONYMOUS_MIN,
     )
 
 

@@ -98,7 +98,8 @@ def test_two_facilitators_removing_each_other_at_once_leave_one_facilitator(faci
         [lambda: remove_member(by=facilitator, target=second), lambda: remove_member(by=second, target=facilitator)]
     )
 
-    assert [type(e) for e in errors] == [OrganisationError]
+    # The loser is told it cannot be done (NotAllowed is an OrganisationError: it may find itself removed).
+    assert len(errors) == 1 and isinstance(errors[0], OrganisationError)
     remaining = list(Membership.objects.filter(organisation=facilitator.organisation).values_list("role", flat=True))
     assert remaining == [Role.FACILITATOR]
 
