@@ -11,10 +11,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from grille.core.charts import RadarSeries, radar_chart
+from grille.core.charts import RadarSeries
 from grille.core.mail import send_templated_mail
 from grille.core.pdf import render_pdf
 from grille.frameworks import grid as g
+from grille.frameworks.charts import situation_radar
 from grille.frameworks.selectors import get_default_version, get_grid
 
 from . import selectors, services
@@ -269,9 +270,6 @@ def submit(request: HttpRequest, uuid) -> HttpResponse:
 
 def _radar(profile: Profile, previous: Profile | None, *, chart_id: str) -> str:
     grid = profile.grid
-    if len(grid.situations) < 3:
-        # A radar needs three spokes; the table beside it still gives every score.
-        return ""
     series = [RadarSeries(label=_("Ce positionnement"), values=[s.mean for s in profile.situations])]
     if previous is not None:
         series.append(RadarSeries(
@@ -279,17 +277,7 @@ def _radar(profile: Profile, previous: Profile | None, *, chart_id: str) -> str:
             values=[(p.mean if (p := previous.situation_score(s.code)) else None) for s in grid.situations],
             kind="secondary",
         ))
-    return radar_chart(
-        chart_id=chart_id,
-        title=_("Profil par situation professionnelle"),
-        description=_(
-            "Moyenne des niveaux de pratique pour chacune des %(n)d situations, sur une échelle de 0 à %(max)d. "
-            "Les valeurs figurent dans le tableau qui suit."
-        ) % {"n": len(grid.situations), "max": grid.level.max_value},
-        axis_labels=[f"{s.code}. {s.label}" for s in grid.situations],
-        series=series,
-        max_value=grid.level.max_value,
-    )
+    return situation_radar(grid, series, chart_id=chart_id, title=_("Profil par situation professionnelle"))
 
 
 def _profile_context(request: HttpRequest, assessment: Assessment, *, chart_id: str) -> dict:

@@ -9,8 +9,9 @@ from datetime import date, datetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grille.core.charts import RadarSeries, radar_chart
+from grille.core.charts import RadarSeries
 from grille.frameworks import grid as g
+from grille.frameworks.charts import situation_radar
 
 from .enums import ActionStatus, DecisionMode
 from .exporters import choice_label, ordered_decisions, partner_type_labels
@@ -51,21 +52,11 @@ class ActionRow:
 
 def team_radar(team_map: TeamMap, *, chart_id: str) -> str:
     """The team's mean level per situation; empty when there is nothing to draw."""
-    grid = team_map.grid
-    if len(grid.situations) < 3 or not team_map.contribution_count:
-        # A radar needs three spokes; the table beside it still gives every score.
+    if not team_map.contribution_count:
         return ""
-    return radar_chart(
-        chart_id=chart_id,
-        title=_("Profil de l'équipe par situation professionnelle"),
-        description=_(
-            "Moyenne des niveaux de pratique de l'équipe pour chacune des %(n)d situations, "
-            "sur une échelle de 0 à %(max)d. Les valeurs figurent dans le tableau qui suit."
-        ) % {"n": len(grid.situations), "max": grid.level.max_value},
-        axis_labels=[f"{s.code}. {s.label}" for s in grid.situations],
-        series=[RadarSeries(label=_("Équipe"), values=[team_map.situation_means.get(s.code) for s in grid.situations])],
-        max_value=grid.level.max_value,
-    )
+    grid = team_map.grid
+    series = [RadarSeries(label=_("Équipe"), values=[team_map.situation_means.get(s.code) for s in grid.situations])]
+    return situation_radar(grid, series, chart_id=chart_id, title=_("Profil de l'équipe par situation professionnelle"))
 
 
 def report_context(

@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from grille.assessments.forms import EmailForm
 from grille.assessments.views import private
-from grille.core.charts import RadarSeries, radar_chart
 from grille.frameworks.selectors import get_grid
 
 from . import selectors, services
@@ -27,6 +26,7 @@ from .forms import (
     StatusForm,
 )
 from .models import Membership
+from .reports import team_radar
 from .team import ANONYMOUS_MIN, TeamMap, build_team_map
 
 
@@ -65,21 +65,6 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
     return render(request, "organisations/organisation_create.html", {"form": form})
 
 
-def _team_radar(team: TeamMap, *, chart_id: str) -> str:
-    grid = team.grid
-    if len(grid.situations) < 3:
-        return ""
-    return radar_chart(
-        chart_id=chart_id,
-        title=_("Profil de l'équipe par situation professionnelle"),
-        description=_("Moyenne des niveaux de l'équipe pour chaque situation, de 0 à %(max)d ; les valeurs, et celles de chaque membre, sont dans le tableau qui suit.")
-        % {"max": grid.level.max_value},
-        axis_labels=[f"{s.code}. {s.label}" for s in grid.situations],
-        series=[RadarSeries(label=_("Équipe"), values=[team.situation_means.get(s.code) for s in grid.situations])],
-        max_value=grid.level.max_value,
-    )
-
-
 @login_required
 @private
 @require_GET
@@ -89,7 +74,7 @@ def organisation_home(request: HttpRequest, uuid) -> HttpResponse:
     return render(request, "organisations/organisation_home.html", _org_context(
         membership,
         team=team,
-        radar=_team_radar(team, chart_id="team-radar") if team.contribution_count else "",
+        radar=team_radar(team, chart_id="team-radar"),
         share=selectors.active_share(membership),
         anonymous_min=ANONYMOUS_MIN,
     ))
@@ -416,7 +401,7 @@ def _workshop_context(membership: Membership) -> dict:
     return _org_context(
         membership,
         team=team,
-        radar=_team_radar(team, chart_id="workshop-radar") if team.contribution_count else "",
+        radar=team_radar(team, chart_id="workshop-radar"),
         refreshed_at=timezone.localtime(),
         anonymous_min=ANONYMOUS_MIN,
     )
