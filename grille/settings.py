@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "grille.frameworks",
     "grille.assessments",
     "grille.organisations",
+    "grille.studies",
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("grille.assessments.urls")),
     path("", include("grille.accounts.urls")),
     path("", include("grille.organisations.urls")),
+    path("", include("grille.studies.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grille.frameworks.models import DimensionOption, FrameworkVersion, Practice
@@ -27,6 +28,8 @@ class Assessment(models.Model):
     created_at = models.DateTimeField(_("commencé le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
     submitted_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+    # Set by whoever opened the positioning with a deadline (a study campaign): no change after it.
+    answers_until = models.DateTimeField(_("réponses acceptées jusqu'au"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("positionnement")
@@ -49,6 +52,10 @@ class Assessment(models.Model):
     @property
     def is_submitted(self) -> bool:
         return self.status == AssessmentStatus.SUBMITTED
+
+    @property
+    def is_closed(self) -> bool:
+        return self.answers_until is not None and timezone.now() > self.answers_until
 
 
 class Answer(models.Model):

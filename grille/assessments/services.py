@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from grille.core.tokens import hash_token, new_token
@@ -42,9 +43,9 @@ class AnswerInput:
 
 
 @transaction.atomic
-def start_assessment(*, version: FrameworkVersion, owner=None) -> tuple[Assessment, str]:
+def start_assessment(*, version: FrameworkVersion, owner=None, answers_until=None) -> tuple[Assessment, str]:
     """Create a draft positioning and its first resume link; returns the raw token once."""
-    assessment = Assessment.objects.create(version=version, owner=owner)
+    assessment = Assessment.objects.create(version=version, owner=owner, answers_until=answers_until)
     raw, digest = new_token()
     ResumeLink.objects.create(assessment=assessment, token_hash=digest)
     return assessment, raw
@@ -108,6 +109,11 @@ def _lock_draft(assessment: Assessment) -> Assessment:
     if locked.is_submitted:
         raise AssessmentLocked(
             _("Ce positionnement a déjà été envoyé : il ne peut plus être modifié. Commencez-en un nouveau pour le mettre à jour.")
+        )
+    if locked.is_closed:
+        raise AssessmentLocked(
+            _("La période de réponse est close depuis le %(date)s : les réponses ne sont plus acceptées.")
+            % {"date": date_format(timezone.localtime(locked.answers_until), "DATETIME_FORMAT")}
         )
     return locked
 

@@ -272,3 +272,59 @@ def distribution_bar(*, segments: Sequence[tuple[str, int, bool]], width: int = 
         x += w
     parts.append("</svg>")
     return mark_safe("".join(parts))
+
+
+def line_chart(
+    *, chart_id: str, title: str, description: str, x_labels: Sequence[str], series: Sequence[RadarSeries],
+    width: int = 640, height: int = 260,
+) -> SafeString:
+    """Cumulative curves over time (e.g. responses per day); values must be >= 0.
+
+    Reuses RadarSeries for a series' label, values and kind (primary: solid, secondary: dashed).
+    """
+    left, right, top, bottom = 48, 16, 16, 64
+    plot_w, plot_h = width - left - right, height - top - bottom
+    top_value = max((v for s in series for v in s.values if v is not None), default=0) or 1
+    count = max(len(x_labels), 1)
+
+    def x(i: int) -> float:
+        return left + (plot_w * i / (count - 1) if count > 1 else plot_w / 2)
+
+    def y(v: float) -> float:
+        return top + plot_h - plot_h * v / top_value
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc" font-family="sans-serif" preserveAspectRatio="xMidYMid meet">',
+        f'<title id="{chart_id}-title">{escape(title)}</title><desc id="{chart_id}-desc">{escape(description)}</desc>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="{GRID_COLOR}"/>',
+    ]
+    for tick in (0, top_value / 2, top_value):
+        parts.append(
+            f'<text x="{left - 6}" y="{_num(y(tick) + 4)}" text-anchor="end" font-size="11" fill="{MUTED_TEXT_COLOR}">'
+            f"{escape(format_score(tick, 0))}</text>"
+            f'<line x1="{left}" y1="{_num(y(tick))}" x2="{left + plot_w}" y2="{_num(y(tick))}" stroke="{GRID_COLOR}" stroke-width="0.5"/>'
+        )
+    step = max(1, count // 8)
+    for i, label in enumerate(x_labels):
+        if i % step == 0 or i == count - 1:
+            parts.append(
+                f'<text x="{_num(x(i))}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11" fill="{TEXT_COLOR}">{escape(label)}</text>'
+            )
+    for s in series:
+        colour = PRIMARY_COLOR if s.kind == "primary" else SECONDARY_COLOR
+        dash = "" if s.kind == "primary" else ' stroke-dasharray="6 4"'
+        points = [(x(i), y(v)) for i, v in enumerate(s.values) if v is not None]
+        if points:
+            parts.append(f'<polyline points="{_points(points)}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>')
+    for i, s in enumerate(series):
+        colour = PRIMARY_COLOR if s.kind == "primary" else SECONDARY_COLOR
+        dash = "" if s.kind == "primary" else ' stroke-dasharray="6 4"'
+        ly = height - 20 + 0 * i
+        lx = left + i * 200
+        parts.append(
+            f'<line x1="{lx}" y1="{ly}" x2="{lx + 24}" y2="{ly}" stroke="{colour}" stroke-width="2.5"{dash}/>'
+            f'<text x="{lx + 30}" y="{ly + 4}" font-size="12" fill="{TEXT_COLOR}">{escape(s.label)}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))

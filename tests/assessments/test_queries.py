@@ -53,7 +53,8 @@ def test_list_of_a_signed_in_person_takes_the_same_queries_for_1_or_10_positioni
     large = queries_for(signed_in(ten), reverse("assessments:list"))
 
     assert small == large, (small, large)
-    assert large <= 3, large
+    # Session, user, the positionings, and the two permission lookups of the navigation.
+    assert large <= 5, large
 
 
 def test_list_of_an_anonymous_browser_takes_the_same_queries_for_1_or_10_positionings(version, grid):
@@ -80,7 +81,7 @@ def test_profile_takes_the_same_queries_for_1_or_10_positionings_and_1_or_24_ans
 
     # Only the larger case has a previous positioning to compare with: one more query, for its answers.
     assert large - small == 1
-    assert large <= 6, large
+    assert large <= 8, large
 
 
 def test_profile_with_a_previous_positioning_takes_the_same_queries_for_2_or_10(version, grid):

@@ -6,8 +6,8 @@ register = template.Library()
 
 
 @register.filter
-def score(value: float | None) -> str:
-    return format_score(value)
+def score(value: float | None, digits: int = 1) -> str:
+    return format_score(value, digits)
 
 
 @register.filter
@@ -28,3 +28,30 @@ def index(sequence, position: int):
 @register.filter
 def get(mapping, key):
     return mapping.get(key, key)
+
+
+@register.filter
+def get_list(mapping, key):
+    return mapping.get(key) or []
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return format_score(value * 100) + " %"
+
+
+@register.filter
+def pvalue(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 0.001:
+        return "< 0,001"
+    return format_score(value, 3)
+
+
+@register.filter
+def lookup(mapping, key):
+    """mapping[key] in a template, or None when either is missing."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

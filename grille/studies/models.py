@@ -1,0 +1,188 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from grille.assessments.models import Assessment
+from grille.frameworks.models import FrameworkVersion, Practice
+
+from .enums import QuestionKind, WaveFormat
+
+
+class Campaign(models.Model):
+    """A study wave: who is asked, on which grid, when, and how small a group may be shown."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("nom"), max_length=200)
+    wave_year = models.PositiveSmallIntegerField(_("vague (année)"))
+    version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="+")
+    opens_at = models.DateTimeField(_("ouverture"))
+    closes_at = models.DateTimeField(_("clôture"))
+    introduction = models.TextField(_("texte d'introduction"), blank=True)
+    threshold = models.PositiveSmallIntegerField(_("seuil de diffusion (k)"), default=5)
+    # Generated demo data: every page, export and PDF that shows it says « données fictives ».
+    synthetic = models.BooleanField(_("données fictives"), default=False)
+    open_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    analysts = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="analysed_campaigns", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("campagne d'étude")
+        verbose_name_plural = _("campagnes d'étude")
+        permissions = [("run_studies", _("Peut créer et mener des campagnes d'étude"))]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(threshold__gte=3), name="campaign_threshold_at_least_3"),
+            models.CheckConstraint(condition=models.Q(closes_at__gt=models.F("opens_at")), name="campaign_closes_after_opening"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.wave_year})"
+
+    @property
+    def state(self) -> str:
+        now = timezone.now()
+        if now < self.opens_at:
+            return "upcoming"
+        if now > self.closes_at:
+            return "closed"
+        return "open"
+
+
+class ConsentText(models.Model):
+    """Each wording of the consent is kept: a respondent's consent points at the one they read."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="consent_texts")
+    version = models.PositiveSmallIntegerField()
+    text = models.TextField(_("texte du consentement"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "version"], name="unique_consent_version")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} v{self.version}"
+
+
+class ProfileQuestion(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="questions")
+    code = models.SlugField(_("code"), max_length=40)
+    label = models.CharField(_("question"), max_length=300)
+    kind = models.CharField(_("type"), max_length=20, choices=QuestionKind.choices)
+    options = models.JSONField(_("modalités"), default=list)  # [[code, label], ...]
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "code"], name="unique_question_code")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def option_label(self, code: str) -> str:
+        return next((label for c, label in self.options if c == code), code)
+
+
+class Invitee(models.Model):
+    """An identity invited to a campaign. Kept apart from answers: the link to a
+    respondent is a keyed hash, never a foreign key an analyst's page could follow."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitees")
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    link_key = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    send_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("personne invitée")
+        constraints = [models.UniqueConstraint(fields=["campaign", "email"], name="unique_invitee_email")]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Respondent(models.Model):
+    """A pseudonymous participant: profile answers and a positioning, no identity."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="respondents")
+    pseudonym = models.CharField(max_length=16)
+    link_key = models.CharField(max_length=64)
+    assessment = models.OneToOneField(Assessment, on_delete=models.CASCADE, related_name="study_respondent")
+    consent = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="+")
+    consented_at = models.DateTimeField(default=timezone.now)
+    synthetic = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("répondant·e")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "pseudonym"], name="unique_pseudonym"),
+            models.UniqueConstraint(fields=["campaign", "link_key"], name="unique_respondent_link"),
+        ]
+
+    def __str__(self) -> str:
+        return self.pseudonym
+
+
+class ProfileAnswer(models.Model):
+    respondent = models.ForeignKey(Respondent, on_delete=models.CASCADE, related_name="profile_answers")
+    question = models.ForeignKey(ProfileQuestion, on_delete=models.CASCADE, related_name="answers")
+    option = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["respondent", "question", "option"], name="unique_profile_answer"),
+        ]
+        indexes = [models.Index(fields=["question", "option"])]
+
+    def __str__(self) -> str:
+        return f"{self.question.code}={self.option}"
+
+
+class PreviousWave(models.Model):
+    """An earlier wave (e.g. the 2018 study), imported as microdata or aggregates, for comparison."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="previous_waves")
+    name = models.CharField(_("nom"), max_length=200)
+    year = models.PositiveSmallIntegerField(_("année"))
+    source_format = models.CharField(max_length=20, choices=WaveFormat.choices)
+    respondents = models.PositiveIntegerField(null=True, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("vague précédente")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.year})"
+
+
+class WaveItem(models.Model):
+    wave = models.ForeignKey(PreviousWave, on_delete=models.CASCADE, related_name="items")
+    code = models.CharField(max_length=60)
+    label = models.CharField(max_length=300, blank=True)
+    counts = models.JSONField(default=dict)  # {"0": n, "1": n, ...}
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["wave", "code"], name="unique_wave_item")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CrosswalkLink(models.Model):
+    """One line of a correspondence table: an earlier item read as a current practice."""
+
+    wave = models.ForeignKey(PreviousWave, on_delete=models.CASCADE, related_name="crosswalk")
+    item = models.ForeignKey(WaveItem, on_delete=models.CASCADE, related_name="links")
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    weight = models.DecimalField(max_digits=6, decimal_places=3, default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "practice"], name="unique_crosswalk_link")]
+
+    def __str__(self) -> str:
+        return f"{self.item.code} → {self.practice.code}"

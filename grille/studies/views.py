@@ -1,0 +1,493 @@
+"""Study pages: the analyst sets up and runs a campaign; respondents answer through their link."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from grille.assessments import selectors as assessment_selectors
+from grille.assessments.views import private
+
+from . import selectors, services
+from .forms import CampaignForm, QuestionForm, UploadForm
+from .models import Campaign, Respondent
+
+OPEN_LINK_SESSION_KEY = "grille_study_open_link"
+
+
+def _refused(request: HttpRequest, campaign: Campaign | None, exc: services.StudyError, **extra) -> HttpResponse:
+    return render(request, "studies/refused.html", {"campaign": campaign, "message": str(exc), **extra}, status=exc.status)
+
+
+# --- Analysts ------------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "studies/campaign_list.html", {
+        "campaigns": selectors.list_campaigns_for(request.user),
+        "can_create": services.can_run_studies(request.user),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    if not services.can_run_studies(request.user):
+        return _refused(request, None, services.NotAllowed(
+            _("Seules les personnes habilitées comme analystes peuvent créer une campagne d'étude.")
+        ))
+    form = CampaignForm(request.POST or None, initial={"wave_year": timezone.localdate().year})
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                campaign = services.create_campaign(user=request.user, **form.cleaned_data)
+            except services.StudyError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("La campagne est créée. Vérifiez ses questions de profil, puis invitez les répondants."))
+                return redirect("studies:questions", uuid=campaign.uuid)
+        return render(request, "studies/campaign_form.html", {"form": form}, status=400)
+    return render(request, "studies/campaign_form.html", {"form": form})
+
+
+@login_required
+@require_GET
+def campaign_home(request: HttpRequest, uuid) -> HttpResponse:
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    return render(request, "studies/campaign_home.html", {
+        "campaign": campaign,
+        "counts": selectors.respondent_counts(campaign),
+        "invitations": selectors.invitation_counts(campaign),
+        "open_link": request.session.pop(OPEN_LINK_SESSION_KEY, None),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_edit(request: HttpRequest, uuid) -> HttpResponse:
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    initial = {
+        "name": campaign.name, "opens_at": timezone.localtime(campaign.opens_at), "closes_at": timezone.localtime(campaign.closes_at),
+        "introduction": campaign.introduction, "consent_text": services.current_consent(campaign).text,
+        "threshold": campaign.threshold,
+    }
+    form = CampaignForm(request.POST or None, initial=initial, with_version=False)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.update_campaign(campaign=campaign, **form.cleaned_data)
+            except services.StudyError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("La campagne est modifiée."))
+                return redirect("studies:home", uuid=uuid)
+        return render(request, "studies/campaign_form.html", {"form": form, "campaign": campaign}, status=400)
+    return render(request, "studies/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def questions(request: HttpRequest, uuid) -> HttpResponse:
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    form = QuestionForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.add_question(campaign=campaign, **form.cleaned_data)
+            except services.StudyError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Question ajoutée."))
+                return redirect("studies:questions", uuid=uuid)
+        status = 400
+    return render(request, "studies/questions.html", {
+        "campaign": campaign, "questions": selectors.questions_of(campaign), "form": form,
+    }, status=status)
+
+
+@login_required
+@require_POST
+def question_move(request: HttpRequest, uuid, question_id: int) -> HttpResponse:
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    question = selectors.get_question(campaign, question_id)
+    services.move_question(question=question, direction=-1 if request.POST.get("direction") == "up" else 1)
+    return redirect("studies:questions", uuid=uuid)
+
+
+@login_required
+@require_POST
+def question_delete(request: HttpRequest, uuid, question_id: int) -> HttpResponse:
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    question = selectors.get_question(campaign, question_id)
+    services.delete_question(question=question)
+    messages.success(request, _("Question retirée."))
+    return redirect("studies:questions", uuid=uuid)
+
+
+def _invite_link(request: HttpRequest):
+    return lambda token: request.build_absolute_uri(reverse("studies:invited", args=[token]))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitees(request: HttpRequest, uuid) -> HttpResponse:
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    errors: list = []
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                result = services.import_invitees(campaign=campaign, raw=form.cleaned_data["file"].read())
+            except services.ImportRefused as exc:
+                form.add_error(None, str(exc))
+                errors = exc.errors
+            else:
+                messages.success(request, _("%(added)d adresse(s) ajoutée(s), %(already)d déjà invitée(s).") % {
+                    "added": result.added, "already": result.already_invited,
+                })
+                return redirect("studies:invitees", uuid=uuid)
+        status = 400
+    return render(request, "studies/invitees.html", {
+        "campaign": campaign, "form": form, "errors": errors[:200], "error_count": len(errors),
+        "counts": selectors.invitation_counts(campaign),
+        "invitees": selectors.invitees_with_status(campaign)[:500],
+    }, status=status)
+
+
+@login_required
+@require_POST
+def send(request: HttpRequest, uuid) -> HttpResponse:
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    if request.POST.get("what") == "reminders":
+        report = services.send_reminders(campaign=campaign, link_for=_invite_link(request))
+        label = _("Relances")
+    else:
+        report = services.send_invitations(campaign=campaign, link_for=_invite_link(request))
+        label = _("Invitations")
+    if report.failed:
+        messages.error(request, _("%(what)s : %(sent)d envoyée(s), %(failed)d en échec — vous pouvez réessayer.") % {
+            "what": label, "sent": report.sent, "failed": report.failed,
+        })
+    else:
+        messages.success(request, _("%(what)s : %(sent)d envoyée(s).") % {"what": label, "sent": report.sent})
+    return redirect("studies:invitees", uuid=uuid)
+
+
+@login_required
+@require_POST
+def open_link(request: HttpRequest, uuid) -> HttpResponse:
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    if request.POST.get("action") == "revoke":
+        services.revoke_open_link(campaign=campaign)
+        messages.success(request, _("Le lien ouvert est désactivé."))
+    else:
+        raw = services.create_open_link(campaign=campaign)
+        request.session[OPEN_LINK_SESSION_KEY] = request.build_absolute_uri(reverse("studies:open", args=[raw]))
+    return redirect("studies:home", uuid=uuid)
+
+
+# --- Respondents ---------------------------------------------------------------------------
+
+def _landing(request: HttpRequest, campaign: Campaign, link_key: str | None, *, make_key) -> HttpResponse:
+    """The study's landing page: introduction, consent, and the start of the answers."""
+    respondent = Respondent.objects.filter(campaign=campaign, link_key=link_key).select_related("assessment").first() if link_key else None
+    consent = services.current_consent(campaign)
+    if request.method == "POST":
+        if request.POST.get("consent") != "on":
+            return render(request, "studies/landing.html", {
+                "campaign": campaign, "consent": consent, "respondent": respondent,
+                "error": _("Cochez la case pour donner votre accord avant de commencer."),
+            }, status=400)
+        try:
+            version = int(request.POST.get("consent_version", "0"))
+        except ValueError:
+            version = 0
+        try:
+            respondent = services.start_response(
+                campaign=campaign, link_key=link_key or make_key(), consent_version=version,
+                owner=request.user if request.user.is_authenticated else None,
+            )
+        except services.StudyError as exc:
+            return _refused(request, None, exc)
+        assessment_selectors.grant(request, respondent.assessment)
+        return redirect("studies:profile", uuid=respondent.assessment.uuid)
+    if respondent is not None:
+        assessment_selectors.grant(request, respondent.assessment)
+    return render(request, "studies/landing.html", {"campaign": campaign, "consent": consent, "respondent": respondent})
+
+
+@private
+@require_http_methods(["GET", "POST"])
+def invited(request: HttpRequest, token: str) -> HttpResponse:
+    invitee = services.find_invitee(token)
+    if invitee is None:
+        return render(request, "studies/link_invalid.html", status=404)
+    return _landing(request, invitee.campaign, invitee.link_key, make_key=lambda: invitee.link_key)
+
+
+@private
+@require_http_methods(["GET", "POST"])
+def open_entry(request: HttpRequest, token: str) -> HttpResponse:
+    campaign = services.find_open_campaign(token)
+    if campaign is None:
+        return render(request, "studies/link_invalid.html", status=404)
+    # Someone answering through the open link is recognised by this browser only.
+    keys = request.session.get("grille_open_keys", {})
+    link_key = keys.get(str(campaign.uuid))
+
+    def make_key() -> str:
+        key = services.open_link_key()
+        request.session["grille_open_keys"] = {**keys, str(campaign.uuid): key}
+        return key
+
+    return _landing(request, campaign, link_key, make_key=make_key)
+
+
+def _respondent_for(request: HttpRequest, uuid) -> Respondent:
+    assessment = assessment_selectors.get_assessment_for(request, uuid)
+    respondent = Respondent.objects.filter(assessment=assessment).select_related("campaign").first()
+    if respondent is None:
+        raise Http404
+    return respondent
+
+
+@private
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest, uuid) -> HttpResponse:
+    respondent = _respondent_for(request, uuid)
+    campaign = respondent.campaign
+    questions = list(selectors.questions_of(campaign))
+    current: dict[str, list[str]] = {}
+    for answer in respondent.profile_answers.select_related("question"):
+        current.setdefault(answer.question.code, []).append(answer.option)
+    if request.method == "POST":
+        submitted = {q.code: request.POST.getlist(q.code) for q in questions}
+        try:
+            services.save_profile_answers(respondent=respondent, answers=submitted)
+        except services.StudyError as exc:
+            return render(request, "studies/profile_questions.html", {
+                "respondent": respondent, "campaign": campaign, "questions": questions, "current": submitted,
+                "error": str(exc),
+            }, status=exc.status)
+        return redirect("assessments:step", uuid=uuid, number=1)
+    return render(request, "studies/profile_questions.html", {
+        "respondent": respondent, "campaign": campaign, "questions": questions, "current": current,
+    })
+
+
+@require_POST
+def withdraw(request: HttpRequest, uuid) -> HttpResponse:
+    respondent = _respondent_for(request, uuid)
+    services.withdraw_response(respondent=respondent)
+    messages.success(request, _("Votre participation à l'étude est retirée : vos réponses ne figurent plus dans ses résultats. Votre positionnement reste le vôtre."))
+    return redirect("assessments:list")
+
+
+# --- Results -------------------------------------------------------------------------------
+
+def _filters_from(request: HttpRequest, campaign: Campaign) -> tuple[dict[str, str], str | None, str]:
+    """Filters `f_<question>=<option>` and `comparer=<question>` from the query string, checked
+    against the campaign's questions. Unknown ones are an error, never silently ignored."""
+    questions = {q.code: q for q in selectors.questions_of(campaign)}
+    filters: dict[str, str] = {}
+    for key, value in request.GET.items():
+        if key.startswith("f_") and value:
+            question = questions.get(key[2:])
+            if question is None or value not in {code for code, _label in question.options}:
+                return {}, None, _("Filtre inconnu : %(key)s=%(value)s.") % {"key": key[2:], "value": value}
+            filters[key[2:]] = value
+    compare = request.GET.get("comparer") or None
+    if compare and compare not in questions:
+        return {}, None, _("Question de comparaison inconnue : %(code)s.") % {"code": compare}
+    return filters, compare, ""
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest, uuid) -> HttpResponse:
+    from .dashboard import build_dashboard
+
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    filters, compare, error = _filters_from(request, campaign)
+    questions = list(selectors.questions_of(campaign))
+    if error:
+        return render(request, "studies/dashboard.html", {"campaign": campaign, "questions": questions, "error": error}, status=400)
+    board = build_dashboard(campaign, filters=filters, compare=compare)
+    return render(request, "studies/dashboard.html", {
+        "campaign": campaign, "questions": questions, "board": board, "radar": _dashboard_radar(board),
+        "query": request.GET.urlencode(),
+    })
+
+
+def _dashboard_radar(board) -> str:
+    from grille.core.charts import RadarSeries
+    from grille.frameworks.charts import situation_radar
+
+    if board.population_suppressed:
+        return ""
+    series = [RadarSeries(label=_("Ensemble"), values=[None if c.suppressed else c.mean for _s, c in board.situations])]
+    visible = [s for s in board.segments if not s.suppressed]
+    if 0 < len(visible) <= 3:
+        for segment in visible:
+            cells = board.segment_situations.get(segment.code, {})
+            series.append(RadarSeries(
+                label=segment.label,
+                values=[(None if (c := cells.get(s.code)) is None or c.suppressed else c.mean) for s, _cell in board.situations],
+                kind="secondary",
+            ))
+    return situation_radar(board.grid, series, chart_id="study-radar", title=_("Moyenne des niveaux par situation"))
+
+
+@login_required
+@require_GET
+def tracking(request: HttpRequest, uuid) -> HttpResponse:
+    from .dashboard import build_tracking
+
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    by = request.GET.get("par") or None
+    questions = list(selectors.questions_of(campaign))
+    if by and by not in {q.code for q in questions}:
+        return render(request, "studies/tracking.html", {
+            "campaign": campaign, "questions": questions, "error": _("Question inconnue : %(code)s.") % {"code": by},
+        }, status=400)
+    data = build_tracking(campaign, by=by)
+    return render(request, "studies/tracking.html", {
+        "campaign": campaign, "questions": questions, "tracking": data, "by": by, "curve": _tracking_curve(data),
+    })
+
+
+def _tracking_curve(data) -> str:
+    from django.utils.formats import date_format
+
+    from grille.core.charts import RadarSeries, line_chart
+
+    if not data.days:
+        return ""
+    return line_chart(
+        chart_id="tracking-curve",
+        title=_("Réponses cumulées"),
+        description=_("Nombre cumulé de questionnaires commencés et complets, jour par jour ; les valeurs sont dans le tableau qui suit."),
+        x_labels=[date_format(day, "j M") for day, _s, _c in data.days],
+        series=[
+            RadarSeries(label=_("Complets"), values=[c for _d, _s, c in data.days]),
+            RadarSeries(label=_("Commencés"), values=[s for _d, s, _c in data.days], kind="secondary"),
+        ],
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def waves(request: HttpRequest, uuid) -> HttpResponse:
+    from .comparison import compare_waves
+    from .forms import WaveForm
+    from .models import PreviousWave
+
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    form = WaveForm(request.POST or None, request.FILES or None)
+    errors: list = []
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.import_previous_wave(
+                    campaign=campaign, name=data["name"], year=data["year"], source_format=data["source_format"],
+                    raw=data["file"].read(),
+                )
+            except services.ImportRefused as exc:
+                form.add_error(None, str(exc))
+                errors = exc.errors
+            else:
+                messages.success(request, _("Vague importée. Chargez maintenant sa table de correspondance."))
+                return redirect("studies:waves", uuid=uuid)
+        status = 400
+    waves_list = list(PreviousWave.objects.filter(campaign=campaign).order_by("-year"))
+    comparisons = [(wave, *compare_waves(campaign, wave)) for wave in waves_list]
+    return render(request, "studies/waves.html", {
+        "campaign": campaign, "form": form, "errors": errors[:200], "comparisons": comparisons,
+        "upload": UploadForm(),
+    }, status=status)
+
+
+@login_required
+@require_POST
+def crosswalk(request: HttpRequest, uuid, wave_id: int) -> HttpResponse:
+    from .models import PreviousWave
+
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    wave = PreviousWave.objects.filter(campaign=campaign, pk=wave_id).first()
+    if wave is None:
+        raise Http404
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _refused(request, campaign, services.StudyError(_("Choisissez un fichier CSV.")))
+    try:
+        n = services.import_crosswalk(wave=wave, raw=form.cleaned_data["file"].read())
+    except services.ImportRefused as exc:
+        return _refused(request, campaign, exc, errors=exc.errors[:200])
+    messages.success(request, _("Table de correspondance chargée : %(n)d lien(s).") % {"n": n})
+    return redirect("studies:waves", uuid=uuid)
+
+
+@login_required
+@require_GET
+def exports(request: HttpRequest, uuid) -> HttpResponse:
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    return render(request, "studies/exports.html", {"campaign": campaign, "counts": selectors.respondent_counts(campaign)})
+
+
+@login_required
+@private
+@require_GET
+def export_microdata(request: HttpRequest, uuid, fmt: str) -> HttpResponse:
+    from grille.core.exporters import csv_response, xlsx_response
+
+    from .exporters import MicrodataExporter
+
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    exporter = MicrodataExporter(campaign)
+    return csv_response(exporter) if fmt == "csv" else xlsx_response(exporter)
+
+
+@login_required
+@private
+@require_GET
+def export_aggregates(request: HttpRequest, uuid) -> HttpResponse:
+    from grille.core.exporters import xlsx_response
+
+    from .dashboard import build_dashboard
+    from .exporters import AggregatesExporter
+
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    filters, compare, error = _filters_from(request, campaign)
+    if error:
+        return _refused(request, campaign, services.StudyError(error))
+    return xlsx_response(AggregatesExporter(campaign, build_dashboard(campaign, filters=filters, compare=compare)))
+
+
+@login_required
+@private
+@require_GET
+def report_pdf(request: HttpRequest, uuid) -> HttpResponse:
+    from grille.core.pdf import render_pdf
+
+    from .comparison import compare_waves
+    from .dashboard import build_dashboard, build_tracking
+    from .models import PreviousWave
+    from .reports import report_context
+
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    comparisons = [(wave, *compare_waves(campaign, wave)) for wave in PreviousWave.objects.filter(campaign=campaign)]
+    context = report_context(campaign, build_dashboard(campaign), build_tracking(campaign), comparisons)
+    return render_pdf(request, "studies/report_pdf.html", context, filename=f"rapport-etude-{campaign.wave_year}.pdf")
