@@ -20,7 +20,14 @@ from grille.frameworks.selectors import get_grid
 
 from .models import Campaign, ProfileAnswer, ProfileQuestion, Respondent
 from .statistics import mean_ci
-from .suppression import COMPLEMENTARY, PRIMARY, Cell, suppress_row, suppress_segments
+from .suppression import (
+    COMPLEMENTARY,
+    PRIMARY,
+    Cell,
+    suppress_row,
+    suppress_row_against,
+    suppress_segments,
+)
 
 ALL = "__all__"
 
@@ -125,12 +132,16 @@ def build_dashboard(campaign: Campaign, *, filters: dict[str, str] | None = None
     filters = filters or {}
     respondents = completed_respondents(campaign, filters)
     n = respondents.count()
+    # A filtered view is published beside the whole campaign: the people it leaves out
+    # (the whole minus the filtered) must not be a small group either.
+    everyone = completed_respondents(campaign).count() if filters else n
     answers = Answer.objects.filter(assessment__study_respondent__in=respondents)
+    hidden = n < k or 0 < everyone - n < k
     dashboard = Dashboard(
-        campaign=campaign, grid=grid, k=k, filters=filters, respondents=n, population_suppressed=n < k,
+        campaign=campaign, grid=grid, k=k, filters=filters, respondents=n, population_suppressed=hidden,
         situations=[], axes=[], practices=[],
     )
-    if n < k:
+    if hidden:
         return dashboard
 
     situation_stats = _group_means(answers, "practice__situation_id")
@@ -142,9 +153,11 @@ def build_dashboard(campaign: Campaign, *, filters: dict[str, str] | None = None
     ]
     dashboard.axes = [(a, _mean_cell(*axis_stats.get((axis_ids[a.code],), (0, 0.0, 0.0)), k)) for a in grid.axes]
 
-    level_counts: dict[int, dict[int, int]] = defaultdict(dict)
-    for row in answers.filter(level__isnull=False).values("practice_id", "level_id").annotate(n=Count("id")).order_by():
-        level_counts[row["practice_id"]][row["level_id"]] = row["n"]
+    level_counts = _level_counts(answers)
+    overall_counts = (
+        _level_counts(Answer.objects.filter(assessment__study_respondent__in=completed_respondents(campaign)))
+        if filters else None
+    )
     partnership_ids = [o.id for o in grid.carrying.options if o.partnership]
     per_practice = {
         row["practice_id"]: row
@@ -157,7 +170,11 @@ def build_dashboard(campaign: Campaign, *, filters: dict[str, str] | None = None
     practice_means = _practice_means(answers)
     for practice in grid.practices:
         counts = [level_counts[practice.id].get(o.id, 0) for o in grid.level.options]
-        cells, total = suppress_row(counts, k)
+        if overall_counts is None:
+            cells, total = suppress_row(counts, k)
+        else:
+            others = [overall_counts[practice.id].get(o.id, 0) - c for o, c in zip(grid.level.options, counts, strict=True)]
+            cells, total = suppress_row_against(counts, others, k)
         extra = per_practice.get(practice.id, {"wish": 0, "partnership": 0})
         hidden = total.suppressed
         answered = sum(counts)
@@ -173,6 +190,13 @@ def build_dashboard(campaign: Campaign, *, filters: dict[str, str] | None = None
     if compare:
         _add_comparison(dashboard, campaign, respondents, answers, compare, situation_ids)
     return dashboard
+
+
+def _level_counts(answers: QuerySet[Answer]) -> dict[int, dict[int, int]]:
+    counts: dict[int, dict[int, int]] = defaultdict(dict)
+    for row in answers.filter(level__isnull=False).values("practice_id", "level_id").annotate(n=Count("id")).order_by():
+        counts[row["practice_id"]][row["level_id"]] = row["n"]
+    return counts
 
 
 def _count_cell(n: int, total: int, k: int, hidden: bool) -> Cell:

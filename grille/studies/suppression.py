@@ -441,3 +441,31 @@ def _reaches(graph: Mapping[int, list[int]], source: int, target: int) -> bool:
                 seen.add(following)
                 stack.append(following)
     return False
+
+
+def suppress_row_against(counts: Sequence[int], complement: Sequence[int], k: int) -> tuple[list[Cell], Cell]:
+    """A filtered row whose unfiltered row is published elsewhere (the whole campaign).
+
+    The unfiltered row minus this one gives the complement's row (e.g. everyone who is
+    *not* an association), so a cell is hidden when it, or its complement, is a small
+    group, and the hidden part must be safe on both lines.
+    """
+    k = validate_threshold(k)
+    values, others = _as_counts(counts), _as_counts(complement)
+    total, other_total = sum(values), sum(others)
+    if 0 < total < k or 0 < other_total < k:
+        return [Cell.hidden(PRIMARY) for _ in values], Cell.hidden(PRIMARY)
+    primary = {i for i, (v, c) in enumerate(zip(values, others, strict=True)) if 0 < v < k or 0 < c < k}
+    hidden = set(primary)
+    while True:
+        grown = _complete_line(others, _complete_line(values, hidden, k), k)
+        if grown == hidden:
+            break
+        hidden = grown
+    if not (_line_is_safe(values, hidden, k) and _line_is_safe(others, hidden, k)):
+        hidden = set(range(len(values)))
+    cells = [
+        Cell.hidden(PRIMARY if i in primary else COMPLEMENTARY) if i in hidden else Cell.shown(v)
+        for i, v in enumerate(values)
+    ]
+    return cells, Cell.shown(total)

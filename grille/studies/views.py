@@ -8,15 +8,24 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from grille.assessments import selectors as assessment_selectors
 from grille.assessments.views import private
+from grille.core.charts import RadarSeries, line_chart
+from grille.core.exporters import csv_response, xlsx_response
+from grille.core.pdf import render_pdf
+from grille.frameworks.charts import situation_radar
 
 from . import selectors, services
-from .forms import CampaignForm, QuestionForm, UploadForm
-from .models import Campaign, Respondent
+from .comparison import compare_waves
+from .dashboard import build_dashboard, build_tracking
+from .exporters import AggregatesExporter, MicrodataExporter
+from .forms import CampaignForm, QuestionForm, UploadForm, WaveForm
+from .models import Campaign, PreviousWave, Respondent
+from .reports import report_context, wave_comparisons
 
 OPEN_LINK_SESSION_KEY = "grille_study_open_link"
 
@@ -314,8 +323,6 @@ def _filters_from(request: HttpRequest, campaign: Campaign) -> tuple[dict[str, s
 @login_required
 @require_GET
 def dashboard(request: HttpRequest, uuid) -> HttpResponse:
-    from .dashboard import build_dashboard
-
     campaign = selectors.get_campaign_for(request.user, uuid)
     filters, compare, error = _filters_from(request, campaign)
     questions = list(selectors.questions_of(campaign))
@@ -329,9 +336,6 @@ def dashboard(request: HttpRequest, uuid) -> HttpResponse:
 
 
 def _dashboard_radar(board) -> str:
-    from grille.core.charts import RadarSeries
-    from grille.frameworks.charts import situation_radar
-
     if board.population_suppressed:
         return ""
     series = [RadarSeries(label=_("Ensemble"), values=[None if c.suppressed else c.mean for _s, c in board.situations])]
@@ -350,8 +354,6 @@ def _dashboard_radar(board) -> str:
 @login_required
 @require_GET
 def tracking(request: HttpRequest, uuid) -> HttpResponse:
-    from .dashboard import build_tracking
-
     campaign = selectors.get_campaign_for(request.user, uuid)
     by = request.GET.get("par") or None
     questions = list(selectors.questions_of(campaign))
@@ -366,10 +368,6 @@ def tracking(request: HttpRequest, uuid) -> HttpResponse:
 
 
 def _tracking_curve(data) -> str:
-    from django.utils.formats import date_format
-
-    from grille.core.charts import RadarSeries, line_chart
-
     if not data.days:
         return ""
     return line_chart(
@@ -387,10 +385,6 @@ def _tracking_curve(data) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def waves(request: HttpRequest, uuid) -> HttpResponse:
-    from .comparison import compare_waves
-    from .forms import WaveForm
-    from .models import PreviousWave
-
     campaign = selectors.get_campaign_for(request.user, uuid)
     form = WaveForm(request.POST or None, request.FILES or None)
     errors: list = []
@@ -421,8 +415,6 @@ def waves(request: HttpRequest, uuid) -> HttpResponse:
 @login_required
 @require_POST
 def crosswalk(request: HttpRequest, uuid, wave_id: int) -> HttpResponse:
-    from .models import PreviousWave
-
     campaign = selectors.get_campaign_for(request.user, uuid)
     wave = PreviousWave.objects.filter(campaign=campaign, pk=wave_id).first()
     if wave is None:
@@ -449,10 +441,6 @@ def exports(request: HttpRequest, uuid) -> HttpResponse:
 @private
 @require_GET
 def export_microdata(request: HttpRequest, uuid, fmt: str) -> HttpResponse:
-    from grille.core.exporters import csv_response, xlsx_response
-
-    from .exporters import MicrodataExporter
-
     campaign = selectors.get_campaign_for(request.user, uuid)
     if fmt not in ("csv", "xlsx"):
         raise Http404
@@ -464,11 +452,6 @@ def export_microdata(request: HttpRequest, uuid, fmt: str) -> HttpResponse:
 @private
 @require_GET
 def export_aggregates(request: HttpRequest, uuid) -> HttpResponse:
-    from grille.core.exporters import xlsx_response
-
-    from .dashboard import build_dashboard
-    from .exporters import AggregatesExporter
-
     campaign = selectors.get_campaign_for(request.user, uuid)
     filters, compare, error = _filters_from(request, campaign)
     if error:
@@ -480,14 +463,6 @@ def export_aggregates(request: HttpRequest, uuid) -> HttpResponse:
 @private
 @require_GET
 def report_pdf(request: HttpRequest, uuid) -> HttpResponse:
-    from grille.core.pdf import render_pdf
-
-    from .comparison import compare_waves
-    from .dashboard import build_dashboard, build_tracking
-    from .models import PreviousWave
-    from .reports import report_context
-
     campaign = selectors.get_campaign_for(request.user, uuid)
-    comparisons = [(wave, *compare_waves(campaign, wave)) for wave in PreviousWave.objects.filter(campaign=campaign)]
-    context = report_context(campaign, build_dashboard(campaign), build_tracking(campaign), comparisons)
+    context = report_context(campaign, build_dashboard(campaign), build_tracking(campaign), wave_comparisons(campaign))
     return render_pdf(request, "studies/report_pdf.html", context, filename=f"rapport-etude-{campaign.wave_year}.pdf")

@@ -236,3 +236,29 @@ def test_dashboard_queries_do_not_grow_with_respondents(campaign, analyst, respo
 
     assert Respondent.objects.count() == 30
     assert counts[0] == counts[1]
+
+
+def test_a_filter_that_leaves_out_a_small_group_shows_nothing(campaign, analyst, respondents):
+    respondents(6, structure="association")
+    respondents(2, structure="commune")
+
+    # 8 in all minus 6 associations = 2 others: publishing the associations' figures would reveal them.
+    page = logged_in(analyst).get(url("dashboard", campaign) + "?f_structure=association").content.decode()
+
+    assert "Moins de 5 répondants correspondent à ces filtres, ou en sont exclus" in page
+    assert "questionnaires complets" not in page
+
+
+def test_filtered_cells_are_hidden_when_their_complement_is_small(campaign, analyst, respondents):
+    from grille.studies.dashboard import build_dashboard
+
+    respondents(6, structure="association", level="2")
+    respondents(5, structure="commune", level="2")
+    respondents(1, structure="commune", level="3")
+
+    board = build_dashboard(campaign, filters={"structure": "association"})
+    row = next(r for r in board.practices if r.practice.code == "1.1")
+    shown = {option.code: cell for option, cell in row.levels}
+
+    # Overall "3" = 1 and associations' "3" = 0: the complement cell is 1, so "2" may not betray it.
+    assert shown["2"].suppressed

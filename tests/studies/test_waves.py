@@ -17,7 +17,7 @@ AGGREGATES = (
     "Q2;Contrats;0;5\nQ2;;1;5\nQ2;;2;5\nQ2;;3;5\n"
     "Q9;Item disparu;1;50\n"
 ).encode()
-CROSSWALK = "source;cible;poids\nQ1;1.1;1\nQ2;2.1;1\nQ9;;\n".encode()
+CROSSWALK = b"source;cible;poids\nQ1;1.1;1\nQ2;2.1;1\nQ9;;\n"
 
 
 @pytest.fixture
