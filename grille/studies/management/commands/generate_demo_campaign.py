@@ -1,0 +1,70 @@
+import time
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+
+from grille.assessments.enums import AssessmentStatus
+from grille.studies.services import StudyError
+from grille.studies.synthetic import MAX_RESPONDENTS, generate_synthetic_campaign
+
+
+class ProgressBar:
+    """A text bar redrawn after each batch: in place on a terminal, one line per batch otherwise."""
+
+    width = 30
+
+    def __init__(self, out: OutputWrapper):
+        self.out = out
+        self.in_place = out.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = self.width * done // total
+        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {100 * done // total:3d} % ({done}/{total} répondants)"
+        if self.in_place:
+            self.out.write("\r" + line, ending="\n" if done >= total else "")
+            self.out.flush()
+        else:
+            self.out.write(line)
+
+
+class Command(BaseCommand):
+    help = (
+        "Génère une campagne d'étude fictive, marquée « données fictives » sur chaque page, export "
+        "et PDF, pour essayer Grille sans données réelles. La même graine redonne les mêmes données. "
+        "Nécessite une grille publiée (python manage.py load_framework)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--respondents", type=int, default=500, metavar="N",
+            help=f"Nombre de répondants fictifs, de 1 à {MAX_RESPONDENTS} (500 par défaut).",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=2024,
+            help="Graine du tirage aléatoire : la même graine redonne les mêmes réponses (2024 par défaut).",
+        )
+        parser.add_argument("--name", default=None, help="Nom de la campagne (par défaut : « Démonstration 2024 (données fictives) »).")
+        parser.add_argument(
+            "--analyst", default=None, metavar="E-MAIL",
+            help="Adresse d'une personne habilitée à mener des études : la campagne apparaîtra dans son espace.",
+        )
+
+    def handle(self, *args, respondents: int, seed: int, name: str | None, analyst: str | None, **options):
+        user = None
+        if analyst:
+            user = get_user_model().objects.filter(email__iexact=analyst.strip()).first()
+            if user is None:
+                raise CommandError(f"Aucune personne n'a l'adresse {analyst}.")
+        began = time.monotonic()
+        try:
+            campaign = generate_synthetic_campaign(
+                respondents=respondents, seed=seed, name=name, progress=ProgressBar(self.stdout), analyst=user,
+            )
+        except StudyError as exc:
+            raise CommandError(str(exc)) from exc
+        submitted = campaign.respondents.filter(assessment__status=AssessmentStatus.SUBMITTED).count()
+        self.stdout.write(
+            f"Campagne « {campaign.name} » créée (données fictives, graine {seed}) : {respondents} répondants, "
+            f"dont {submitted} ont envoyé leur positionnement, en {time.monotonic() - began:.1f} s."
+        )
+        self.stdout.write(f"Identifiant de la campagne : {campaign.uuid}")
