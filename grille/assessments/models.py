@@ -93,3 +93,20 @@ class ResumeLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assessment}"
+
+
+class PeerShare(models.Model):
+    """A person's explicit, revocable choice to add a submitted positioning to the network's
+    anonymous benchmark; separate from sharing with an organisation or a study."""
+
+    assessment = models.OneToOneField(Assessment, on_delete=models.CASCADE, related_name="peer_share")
+    structure_type = models.CharField(_("type de structure"), max_length=40)
+    consent_version = models.CharField(max_length=20)
+    consented_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("comparaison avec les pairs")
+        indexes = [models.Index(fields=["structure_type"])]
+
+    def __str__(self) -> str:
+        return f"{self.assessment} ({self.structure_type})"

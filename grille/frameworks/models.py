@@ -142,3 +142,69 @@ class DimensionOption(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class ResourceKind(models.TextChoices):
+    METHOD = "method", _("Méthode")
+    DATA = "data", _("Données")
+    EXAMPLE = "example", _("Exemples")
+    TRAINING = "training", _("Formation")
+
+
+class Resource(models.Model):
+    """A link that helps develop a practice (Fiches Repères, methods, examples…)."""
+
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="resources")
+    code = models.SlugField(_("code"), max_length=80)
+    title = models.CharField(_("titre"), max_length=300)
+    kind = models.CharField(_("type"), max_length=20, choices=ResourceKind.choices)
+    publisher = models.CharField(_("éditeur"), max_length=200, blank=True)
+    url = models.URLField(_("lien"), max_length=500)
+    description = models.TextField(_("description"), blank=True)
+    language = models.CharField(_("langue"), max_length=10, default="fr")
+    # Attached by code, so a resource follows a practice from one version to the next.
+    practice_codes = models.JSONField(_("pratiques"), default=list, blank=True)
+    situation_codes = models.JSONField(_("situations"), default=list, blank=True)
+    axis_codes = models.JSONField(_("axes"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("ressource")
+        ordering = ["title"]
+        constraints = [models.UniqueConstraint(fields=["framework", "code"], name="unique_resource_code")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Crosswalk(models.Model):
+    """A correspondence table between the items of two framework versions."""
+
+    source = models.ForeignKey(FrameworkVersion, on_delete=models.CASCADE, related_name="crosswalks_from")
+    target = models.ForeignKey(FrameworkVersion, on_delete=models.CASCADE, related_name="crosswalks_to")
+    name = models.CharField(_("nom"), max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("table de correspondance")
+        verbose_name_plural = _("tables de correspondance")
+        constraints = [models.UniqueConstraint(fields=["source", "target"], name="unique_crosswalk_pair")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CrosswalkEntry(models.Model):
+    """One source practice read as one target practice, with a weight (one-to-many, many-to-one)."""
+
+    crosswalk = models.ForeignKey(Crosswalk, on_delete=models.CASCADE, related_name="entries")
+    source_practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    target_practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    weight = models.DecimalField(max_digits=6, decimal_places=3, default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["crosswalk", "source_practice", "target_practice"], name="unique_crosswalk_entry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_practice.code} → {self.target_practice.code}"
