@@ -42,28 +42,33 @@ def get_question(campaign: Campaign, question_id: int) -> ProfileQuestion:
         raise Http404 from None
 
 
+def _respondent_exists(campaign: Campaign, *, completed: bool) -> Exists:
+    respondents = Respondent.objects.filter(campaign=campaign, link_key=OuterRef("link_key"))
+    if completed:
+        respondents = respondents.filter(assessment__status=AssessmentStatus.SUBMITTED)
+    return Exists(respondents)
+
+
 def invitees_with_status(campaign: Campaign) -> QuerySet[Invitee]:
     """Invitees and whether they have answered: a status, never their answers."""
-    respondents = Respondent.objects.filter(campaign=campaign, link_key=OuterRef("link_key"))
     return (
         Invitee.objects.filter(campaign=campaign)
         .annotate(
-            started=Exists(respondents),
-            completed=Exists(respondents.filter(assessment__status=AssessmentStatus.SUBMITTED)),
+            started=_respondent_exists(campaign, completed=False),
+            completed=_respondent_exists(campaign, completed=True),
         )
         .order_by("email")
     )
 
 
 def invitation_counts(campaign: Campaign) -> dict[str, int]:
-    qs = invitees_with_status(campaign)
-    return qs.aggregate(
+    return Invitee.objects.filter(campaign=campaign).aggregate(
         total=Count("id"),
         sent=Count("id", filter=Q(sent_at__isnull=False)),
         failed=Count("id", filter=~Q(send_error="")),
         pending=Count("id", filter=Q(sent_at__isnull=True)),
-        started=Count("id", filter=Q(started=True)),
-        completed=Count("id", filter=Q(completed=True)),
+        started=Count("id", filter=Q(_respondent_exists(campaign, completed=False))),
+        completed=Count("id", filter=Q(_respondent_exists(campaign, completed=True))),
     )
 
 
