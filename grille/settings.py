@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "ninja",  # serves the API docs' Swagger UI from its bundled static files, never from a CDN
     "grille.core",
     "grille.accounts",
     "grille.frameworks",
@@ -125,6 +126,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or env_bool("GRILLE_DEV", False)
 WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Per process: counts the API's failed token attempts (grille/api/auth.py), nothing that must be shared.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Sessions live in the database, so a resume grant survives a server restart.
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 90

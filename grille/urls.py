@@ -1,12 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from grille.api.api import api
+
 urlpatterns = [
     path("", include("grille.core.urls")),
+    path("", include("grille.frameworks.urls")),
     path("", include("grille.assessments.urls")),
     path("", include("grille.accounts.urls")),
     path("", include("grille.organisations.urls")),
     path("", include("grille.studies.urls")),
+    path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

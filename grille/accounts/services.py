@@ -1,16 +1,26 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from grille.assessments.exporters import assessment_to_dict
+from grille.assessments.models import Assessment, PeerShare
+from grille.assessments.selectors import get_profile
 from grille.core.mail import send_templated_mail
 from grille.core.tokens import hash_token, new_token
+from grille.organisations.models import Invitation, Membership, PracticeComment, Share
+from grille.studies.models import Invitee, ProfileAnswer, Respondent
 
-from .models import LoginLink, User
+from .models import ApiToken, LoginLink, User
+
+API_TOKEN_NAME_MAX = ApiToken._meta.get_field("name").max_length
 
 
 class LoginLinkError(Exception):
@@ -67,3 +77,199 @@ def check_login_link(*, raw: str) -> None:
         raise LoginLinkError("used")
     if link.expires_at < timezone.now():
         raise LoginLinkError("expired")
+
+
+# --- Personal API tokens ---------------------------------------------------------------------
+
+API_TOKEN_PREFIX_LENGTH = 8
+API_TOKENS_ACTIVE_MAX = 20
+# Recording every call would turn each API read into a write; a minute is precise enough to
+# tell a person whether a token is still in use.
+API_TOKEN_USE_PRECISION = timedelta(minutes=1)
+
+
+class ApiTokenError(Exception):
+    """A refused token request; the message is for the person, in their language."""
+
+    status = 400
+
+
+@transaction.atomic
+def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """Issue a personal API token for `user`; returns the raw token, shown once and never stored."""
+    name = name.strip()
+    if not name:
+        raise ApiTokenError(_("Donnez un nom à ce jeton, par exemple l'outil qui l'utilisera."))
+    if len(name) > API_TOKEN_NAME_MAX:
+        raise ApiTokenError(_("Le nom est trop long : %(limit)d caractères au plus.") % {"limit": API_TOKEN_NAME_MAX})
+    # Lock the person's row so that two simultaneous requests cannot both pass the limit.
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= API_TOKENS_ACTIVE_MAX:
+        raise ApiTokenError(
+            _("Vous avez déjà %(limit)d jetons actifs : révoquez-en un avant d'en créer un autre.")
+            % {"limit": API_TOKENS_ACTIVE_MAX}
+        )
+    raw, digest = new_token()
+    token = ApiToken.objects.create(user=user, name=name, token_hash=digest, prefix=raw[:API_TOKEN_PREFIX_LENGTH])
+    return token, raw
+
+
+@transaction.atomic
+def revoke_api_token(*, token: ApiToken) -> None:
+    """Revoke a token for good; revoking it again changes nothing."""
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def authenticate_api_token(*, raw: str) -> User | None:
+    """The active person a raw token belongs to, or None (unknown, revoked, person deactivated).
+
+    Records when the token was last used, to the minute.
+    """
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= API_TOKEN_USE_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+# --- Personal data: export and erasure -------------------------------------------------------
+
+# What erase_person() reports, and the model whose deleted rows each line counts.
+ERASED_ROWS = {
+    "account": "accounts.User",
+    "assessments": "assessments.Assessment",
+    "answers": "assessments.Answer",
+    "resume_links": "assessments.ResumeLink",
+    "peer_shares": "assessments.PeerShare",
+    "memberships": "organisations.Membership",
+    "shares": "organisations.Share",
+    "organisation_invitations": "organisations.Invitation",
+    "study_respondents": "studies.Respondent",
+    "study_profile_answers": "studies.ProfileAnswer",
+    "study_invitations": "studies.Invitee",
+    "login_links": "accounts.LoginLink",
+    "api_tokens": "accounts.ApiToken",
+}
+
+
+def _person_assessments(user: User) -> QuerySet[Assessment]:
+    """The person's positionings: their own, and the study answers given without an account
+    through the personal invitation link sent to their address."""
+    invited = Invitee.objects.filter(
+        email__iexact=user.email, campaign=OuterRef("study_respondent__campaign"),
+        link_key=OuterRef("study_respondent__link_key"),
+    )
+    return Assessment.objects.filter(Q(owner=user) | (Q(owner__isnull=True) & Exists(invited)))
+
+
+@transaction.atomic
+def erase_person(*, user: User) -> dict[str, int]:
+    """Erase a person for good: the account, their positionings with answers, resume links and
+    shares, their memberships, invitations and sign-in links sent to their address, their API
+    tokens. Study respondents linked to their positionings go too, so their answers leave every
+    aggregate at once. What they wrote in an organisation (comments, decisions) stays, without
+    their name. Returns the number of rows erased, by kind (see ERASED_ROWS).
+    """
+    email = user.email
+    erased: Counter[str] = Counter()
+    for queryset in (
+        _person_assessments(user),
+        Invitee.objects.filter(email__iexact=email),
+        Invitation.objects.filter(email__iexact=email),
+        LoginLink.objects.filter(email__iexact=email),
+        User.objects.filter(pk=user.pk),
+    ):
+        _total, by_model = queryset.delete()
+        erased.update(by_model)
+    return {key: erased.get(label, 0) for key, label in ERASED_ROWS.items()}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_person(*, user: User) -> dict[str, Any]:
+    """Everything Grille holds about a person, as JSON-ready data: the account, each positioning
+    with its answers and profile (as in its own JSON export), memberships, shares, study
+    participations, comments, API tokens and sign-in links (never a token itself)."""
+    assessments = list(_person_assessments(user).select_related("version", "version__framework").order_by("created_at"))
+    respondents = {
+        r.assessment_id: r
+        for r in Respondent.objects.filter(assessment__in=assessments).select_related("campaign", "consent")
+    }
+    profile_answers: dict[int, list[dict[str, str]]] = {}
+    for answer in ProfileAnswer.objects.filter(respondent__in=respondents.values()).select_related("question"):
+        profile_answers.setdefault(answer.respondent_id, []).append(
+            {"question": answer.question.label, "reponse": answer.question.option_label(answer.option)}
+        )
+    peer_shares = {p.assessment_id: p for p in PeerShare.objects.filter(assessment__in=assessments)}
+
+    def positioning(assessment: Assessment) -> dict[str, Any]:
+        data = assessment_to_dict(assessment, get_profile(assessment))
+        if (peer := peer_shares.get(assessment.pk)) is not None:
+            data["comparaison_avec_les_pairs"] = {
+                "type_de_structure": peer.structure_type,
+                "version_du_consentement": peer.consent_version,
+                "consenti_le": _iso(peer.consented_at),
+            }
+        if (respondent := respondents.get(assessment.pk)) is not None:
+            data["etude"] = {
+                "campagne": respondent.campaign.name,
+                "vague": respondent.campaign.wave_year,
+                "pseudonyme": respondent.pseudonym,
+                "consentement": {"version": respondent.consent.version, "texte": respondent.consent.text},
+                "consenti_le": _iso(respondent.consented_at),
+                "profil": profile_answers.get(respondent.pk, []),
+            }
+        return data
+
+    return {
+        "format": "grille-donnees-personnelles/1",
+        "exporte_le": _iso(timezone.now()),
+        "compte": {
+            "email": user.email,
+            "nom_affiche": user.display_name,
+            "inscrit_le": _iso(user.date_joined),
+            "derniere_connexion": _iso(user.last_login),
+            "actif": user.is_active,
+            "equipe": user.is_staff,
+        },
+        "positionnements": [positioning(a) for a in assessments],
+        "structures": [
+            {"structure": m.organisation.name, "id": str(m.organisation.uuid), "role": m.role, "membre_depuis": _iso(m.joined_at)}
+            for m in Membership.objects.filter(user=user).select_related("organisation").order_by("joined_at")
+        ],
+        "partages": [
+            {
+                "structure": s.organisation.name,
+                "positionnement": str(s.assessment.uuid),
+                "mode": s.mode,
+                "version_du_consentement": s.consent_version,
+                "partage_le": _iso(s.shared_at),
+                "retire_le": _iso(s.withdrawn_at),
+            }
+            for s in Share.objects.filter(user=user).select_related("organisation", "assessment").order_by("shared_at")
+        ],
+        "invitations_a_une_etude": [
+            {"campagne": i.campaign.name, "ajoutee_le": _iso(i.created_at), "envoyee_le": _iso(i.sent_at), "relance_le": _iso(i.reminded_at)}
+            for i in Invitee.objects.filter(email__iexact=user.email).select_related("campaign").order_by("created_at")
+        ],
+        "commentaires": [
+            {"structure": c.organisation.name, "pratique": c.practice.code, "texte": c.body, "ecrit_le": _iso(c.created_at)}
+            for c in PracticeComment.objects.filter(author=user).select_related("organisation", "practice").order_by("created_at")
+        ],
+        "jetons_api": [
+            {"nom": t.name, "debut": t.prefix, "cree_le": _iso(t.created_at), "utilise_le": _iso(t.last_used_at), "revoque_le": _iso(t.revoked_at)}
+            for t in ApiToken.objects.filter(user=user).order_by("created_at")
+        ],
+        "liens_de_connexion": [
+            {"cree_le": _iso(link.created_at), "expire_le": _iso(link.expires_at), "utilise_le": _iso(link.used_at)}
+            for link in LoginLink.objects.filter(email__iexact=user.email).order_by("created_at")
+        ],
+    }

@@ -1,15 +1,32 @@
+from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from grille.assessments.forms import EmailForm
 from grille.assessments.selectors import granted_uuids
 from grille.assessments.services import claim_assessments
+from grille.assessments.views import private
 
-from .services import LoginLinkError, check_login_link, consume_login_link, send_login_link
+from . import selectors
+from .forms import ApiTokenForm
+from .services import (
+    ApiTokenError,
+    LoginLinkError,
+    check_login_link,
+    consume_login_link,
+    create_api_token,
+    revoke_api_token,
+    send_login_link,
+)
+
+# The raw token crosses one redirect in the session, then is shown once and forgotten.
+NEW_API_TOKEN_KEY = "grille_new_api_token"
 
 
 @require_http_methods(["GET", "POST"])
@@ -56,3 +73,37 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     return redirect("core:home")
+
+
+@login_required
+@private
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    form = ApiTokenForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                _token, raw = create_api_token(user=request.user, name=form.cleaned_data["name"])
+            except ApiTokenError as exc:
+                form.add_error("name", str(exc))
+            else:
+                request.session[NEW_API_TOKEN_KEY] = raw
+                return redirect("accounts:api_tokens")
+        status = 400
+    new_token = request.session.pop(NEW_API_TOKEN_KEY, None) if request.method == "GET" else None
+    return render(request, "accounts/api_tokens.html", {
+        "form": form,
+        "tokens": selectors.api_tokens_for(request.user),
+        "new_token": new_token,
+        "api_root": request.build_absolute_uri("/api/v1/"),
+    }, status=status)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = selectors.get_api_token(request.user, token_id)
+    revoke_api_token(token=token)
+    messages.success(request, _("Le jeton « %(name)s » est révoqué : il ne donne plus accès à l'API.") % {"name": token.name})
+    return redirect("accounts:api_tokens")

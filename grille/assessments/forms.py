@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from grille.frameworks import grid as g
+from grille.organisations.enums import StructureType
 
 from .models import COMMENT_MAX_LENGTH
 
@@ -56,4 +57,22 @@ class EmailForm(forms.Form):
         max_length=254,
         error_messages={"invalid": _("Saisissez une adresse e-mail valide, par exemple prenom.nom@exemple.fr."),
                         "required": _("Saisissez votre adresse e-mail.")},
+    )
+
+
+class PeerJoinForm(forms.Form):
+    structure_type = forms.ChoiceField(
+        label=_("Type de structure dans laquelle vous exercez"),
+        choices=[("", "—"), *StructureType.choices],
+        error_messages={
+            "required": _("Choisissez votre type de structure."),
+            "invalid_choice": _("Choisissez votre type de structure dans la liste."),
+        },
+    )
+    consent = forms.BooleanField(
+        label=_(
+            "J'accepte que ce positionnement compte, sans mon nom, dans la comparaison anonyme entre pairs "
+            "du réseau, comme indiqué ci-dessus. Je peux le retirer à tout moment."
+        ),
+        error_messages={"required": _("Cochez la case pour confirmer votre accord.")},
     )

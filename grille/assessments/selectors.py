@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
 
@@ -33,7 +34,8 @@ def assessments_for(request: HttpRequest) -> QuerySet[Assessment]:
     scope = Q(uuid__in=granted_uuids(request))
     if request.user.is_authenticated:
         scope |= Q(owner=request.user)
-    return Assessment.objects.filter(scope).select_related("version", "version__framework")
+    # The peer share rides along: the profile page says whether the positioning takes part.
+    return Assessment.objects.filter(scope).select_related("version", "version__framework", "peer_share")
 
 
 def get_assessment_for(request: HttpRequest, uuid) -> Assessment:
@@ -75,3 +77,22 @@ def get_previous_submitted(request: HttpRequest, assessment: Assessment) -> Asse
         .order_by("-submitted_at")
         .first()
     )
+
+
+def owned_by(user) -> QuerySet[Assessment]:
+    """The person's own positionings, whatever browser they were opened in: what the API shows."""
+    if not user.is_authenticated:
+        return Assessment.objects.none()
+    return Assessment.objects.filter(owner=user).select_related("version", "version__framework")
+
+
+def get_owned(user, uuid) -> Assessment:
+    """One of the person's own positionings, or 404: someone else's looks exactly like a missing one."""
+    try:
+        return owned_by(user).get(uuid=uuid)
+    except (Assessment.DoesNotExist, ValueError, ValidationError):
+        raise Http404 from None
+
+
+def answered_count(assessment: Assessment) -> int:
+    return Answer.objects.filter(assessment=assessment, level__isnull=False).count()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_peers
 
 app_name = "assessments"
 urlpatterns = [
@@ -18,4 +18,9 @@ urlpatterns = [
     path("positionnements/<uuid:uuid>/fiche.pdf", views.profile_pdf, name="profile_pdf"),
     path("positionnements/<uuid:uuid>/reponses.json", views.export_json, name="export_json"),
     path("positionnements/<uuid:uuid>/supprimer/", views.delete, name="delete"),
+]
+urlpatterns += [
+    path("positionnements/<uuid:uuid>/pairs/", views_peers.comparison, name="peers"),
+    path("positionnements/<uuid:uuid>/pairs/rejoindre/", views_peers.join, name="peers_join"),
+    path("positionnements/<uuid:uuid>/pairs/quitter/", views_peers.leave, name="peers_leave"),
 ]

@@ -16,6 +16,7 @@ from grille.core.mail import send_templated_mail
 from grille.core.pdf import render_pdf
 from grille.frameworks import grid as g
 from grille.frameworks.charts import situation_radar
+from grille.frameworks.resources import resources_by_practice
 from grille.frameworks.selectors import get_default_version, get_grid
 
 from . import selectors, services
@@ -291,6 +292,7 @@ def _profile_context(request: HttpRequest, assessment: Assessment, *, chart_id: 
         "radar": _radar(profile, previous, chart_id=chart_id),
         "previous_assessment": previous_assessment,
         "evolution": compare_situations(previous, profile) if previous else None,
+        "resources": resources_by_practice(profile.grid),
     }
 
 

@@ -1,5 +1,6 @@
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from grille.frameworks.selectors import get_default_version, get_grid
 
@@ -21,6 +22,9 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        # An address the API does not have: answered in the API's own error format.
+        return JsonResponse({"detail": _("Introuvable.")}, status=404)
     return render(request, "core/error.html", {"message_key": "404"}, status=404)
 
 

@@ -1,5 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import (
     Axis,
@@ -8,8 +10,10 @@ from .models import (
     Framework,
     FrameworkVersion,
     Practice,
+    Resource,
     Situation,
 )
+from .services import FrameworkFileError, publish_framework_version
 
 
 class PublishedReadOnlyMixin:
@@ -46,8 +50,22 @@ class FrameworkAdmin(admin.ModelAdmin):
 class FrameworkVersionAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
     list_display = ["framework", "code", "title", "status", "published_at"]
     list_filter = ["status", "framework"]
-    readonly_fields = ["content_hash", "created_at"]
+    # Publishing goes through the « Publier » action only: it checks the version and freezes it.
+    readonly_fields = ["status", "published_at", "content_hash", "created_at"]
     inlines = [PracticeInline]
+    actions = ["publish"]
+
+    @admin.action(description=gettext_lazy("Publier"), permissions=["change"])
+    def publish(self, request: HttpRequest, queryset) -> None:
+        for version in queryset.select_related("framework"):
+            try:
+                publish_framework_version(version=version)
+            except FrameworkFileError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("La version « %(version)s » est publiée.") % {"version": version}, messages.SUCCESS
+                )
 
 
 @admin.register(Axis)
@@ -79,3 +97,11 @@ class DimensionAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
     list_display = ["label", "code", "role", "version"]
     list_filter = ["version"]
     inlines = [DimensionOptionInline]
+
+
+@admin.register(Resource)
+class ResourceAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "publisher", "framework", "code"]
+    list_filter = ["kind", "framework"]
+    list_select_related = ["framework"]
+    search_fields = ["title", "publisher", "code", "description", "url"]

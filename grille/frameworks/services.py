@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -203,7 +204,35 @@ def validate_framework_data(data: Any) -> dict:
         )
     if not out["axes"]:
         raise FrameworkFileError(_("axes : au moins un axe est attendu."))
+    if out["version"]["status"] == VersionStatus.PUBLISHED:
+        _check_complete(out)
     return out
+
+
+def _check_complete(data: dict) -> None:
+    """What a published version needs beyond a well-formed file: people answer every part of it.
+
+    A draft may be loaded half-written and completed in the admin; publishing it runs these checks.
+    """
+    for i, dim in enumerate(data["dimensions"]):
+        if not dim["options"]:
+            raise FrameworkFileError(_("dimensions[%(i)d].options : au moins une modalité est attendue.") % {"i": i})
+        if dim["role"] == DimensionRole.LEVEL and all(o["value"] is None for o in dim["options"]):
+            raise FrameworkFileError(
+                _("dimensions[%(i)d].options : le niveau de pratique doit avoir au moins une modalité avec une valeur.")
+                % {"i": i}
+            )
+    for i, axis in enumerate(data["axes"]):
+        if not axis["situations"]:
+            raise FrameworkFileError(
+                _("axes[%(i)d] (« %(code)s ») : au moins une situation est attendue.") % {"i": i, "code": axis["code"]}
+            )
+        for j, sit in enumerate(axis["situations"]):
+            if not sit["practices"]:
+                raise FrameworkFileError(
+                    _("axes[%(i)d].situations[%(j)d] (« %(code)s ») : au moins une pratique est attendue.")
+                    % {"i": i, "j": j, "code": sit["code"]}
+                )
 
 
 def read_framework_file(path: Path) -> dict:
@@ -299,5 +328,97 @@ def load_framework_file(*, path: Path) -> LoadResult:
     return load_framework_version(data=read_framework_file(path))
 
 
+def export_framework_version(version: FrameworkVersion) -> dict:
+    """The version as a framework file, in the loader's format (see docs/format-referentiel.md).
+
+    The exact inverse of :func:`validate_framework_data`: validating the export gives back
+    the content the version holds, so exporting then loading gives the same content hash.
+    Empty optional fields are left out; an option's ``value`` is written (``null`` included)
+    only in dimensions where some option has one.
+    """
+    framework = version.framework
+    situations = Prefetch(
+        "situations",
+        queryset=Situation.objects.order_by("position").prefetch_related(
+            Prefetch("practices", queryset=Practice.objects.order_by("position"))
+        ),
+    )
+    axes = Axis.objects.filter(version=version).order_by("position").prefetch_related(situations)
+    dimensions = (
+        Dimension.objects.filter(version=version)
+        .order_by("position")
+        .prefetch_related(Prefetch("options", queryset=DimensionOption.objects.order_by("position")))
+    )
+
+    def optional(**fields: Any) -> dict:
+        return {key: value for key, value in fields.items() if value not in ("", None)}
+
+    def options(dimension: Dimension) -> list[dict]:
+        rows = list(dimension.options.all())
+        valued = any(o.value is not None for o in rows)
+        return [
+            {"code": o.code, "label": o.label}
+            | ({"value": o.value} if valued else {})
+            | ({"partnership": True} if o.partnership else {})
+            for o in rows
+        ]
+
+    return {
+        "format": SUPPORTED_FORMAT,
+        "framework": {"code": framework.code, "name": framework.name} | optional(publisher=framework.publisher),
+        "version": {"code": version.code, "title": version.title}
+        | optional(
+            source=version.source,
+            source_date=version.source_date.isoformat() if version.source_date else None,
+        )
+        | {"status": str(version.status)},
+        "dimensions": [
+            {"code": d.code, "role": str(d.role), "label": d.label} | optional(help=d.help_text) | {"options": options(d)}
+            for d in dimensions
+        ],
+        "axes": [
+            {"code": a.code, "label": a.label}
+            | optional(description=a.description)
+            | {
+                "situations": [
+                    {"code": s.code, "label": s.label}
+                    | optional(description=s.description)
+                    | {"practices": [{"code": p.code, "label": p.label} for p in s.practices.all()]}
+                    for s in a.situations.all()
+                ]
+            }
+            for a in axes
+        ],
+    }
+
+
+@transaction.atomic
+def publish_framework_version(*, version: FrameworkVersion) -> FrameworkVersion:
+    """Publish a draft: from now on it is frozen, answers may point at it, a change is a new version.
+
+    The content is checked as a published file would be (every dimension role, at least one
+    practice in each situation…) and its hash recomputed from the export, so that loading the
+    exported file later is recognised as the same version.
+    """
+    locked = FrameworkVersion.objects.select_for_update().select_related("framework").get(pk=version.pk)
+    if locked.is_published:
+        raise FrameworkFileError(_("La version « %(version)s » est déjà publiée.") % {"version": locked})
+    data = export_framework_version(locked)
+    data["version"]["status"] = str(VersionStatus.PUBLISHED)
+    try:
+        validated = validate_framework_data(data)
+    except FrameworkFileError as exc:
+        raise FrameworkFileError(
+            _("La version « %(version)s » ne peut pas être publiée : %(reason)s") % {"version": locked, "reason": exc}
+        ) from exc
+    locked.status = VersionStatus.PUBLISHED
+    locked.published_at = timezone.now()
+    locked.content_hash = content_hash(validated)
+    locked.save(update_fields=["status", "published_at", "content_hash"])
+    clear_grid_cache()
+    return locked
+
+
 def default_framework_files() -> list[Path]:
-    return sorted(DATA_DIR.glob("*.yaml"))
+    # Resource files (resources-*.yaml) sit beside the grids; they are loaded after them.
+    return sorted(p for p in DATA_DIR.glob("*.yaml") if not p.name.startswith("resources-"))

@@ -81,7 +81,8 @@ def test_profile_takes_the_same_queries_for_1_or_10_positionings_and_1_or_24_ans
 
     # Only the larger case has a previous positioning to compare with: one more query, for its answers.
     assert large - small == 1
-    assert large <= 8, large
+    # One of them reads the « Pour aller plus loin » resources of every practice at once.
+    assert large <= 9, large
 
 
 def test_profile_with_a_previous_positioning_takes_the_same_queries_for_2_or_10(version, grid):

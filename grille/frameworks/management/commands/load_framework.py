@@ -2,6 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from grille.frameworks.management.commands.load_resources import load_resource_files
+from grille.frameworks.resources import default_resource_files
 from grille.frameworks.services import (
     FrameworkFileError,
     default_framework_files,
@@ -12,7 +14,8 @@ from grille.frameworks.services import (
 class Command(BaseCommand):
     help = (
         "Charge un ou plusieurs fichiers de référentiel (YAML ou JSON). Sans argument, charge "
-        "les grilles livrées avec Grille. Idempotent : recharger le même fichier ne change rien."
+        "les grilles livrées avec Grille, puis leurs ressources « Pour aller plus loin ». "
+        "Idempotent : recharger le même fichier ne change rien."
     )
 
     def add_arguments(self, parser):
@@ -26,3 +29,6 @@ class Command(BaseCommand):
                 raise CommandError(f"{path} : {exc}") from exc
             verb = "chargée" if result.created else "déjà chargée, inchangée"
             self.stdout.write(f"{result.version} : {verb}.")
+        if not paths:
+            # Resources attach to practices by code: they need the grids loaded first.
+            load_resource_files(default_resource_files(), self.stdout)

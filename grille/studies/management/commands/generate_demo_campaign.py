@@ -1,30 +1,12 @@
 import time
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError
 
 from grille.assessments.enums import AssessmentStatus
+from grille.core.progress import ProgressBar
 from grille.studies.services import StudyError
 from grille.studies.synthetic import MAX_RESPONDENTS, generate_synthetic_campaign
-
-
-class ProgressBar:
-    """A text bar redrawn after each batch: in place on a terminal, one line per batch otherwise."""
-
-    width = 30
-
-    def __init__(self, out: OutputWrapper):
-        self.out = out
-        self.in_place = out.isatty()
-
-    def __call__(self, done: int, total: int) -> None:
-        filled = self.width * done // total
-        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {100 * done // total:3d} % ({done}/{total} répondants)"
-        if self.in_place:
-            self.out.write("\r" + line, ending="\n" if done >= total else "")
-            self.out.flush()
-        else:
-            self.out.write(line)
 
 
 class Command(BaseCommand):

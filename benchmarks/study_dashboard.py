@@ -1,0 +1,759 @@
+"""How fast the study dashboard, the microdata export and response tracking are on large
+synthetic campaigns, measured against a floor: the same numbers (or the same rows) read with
+hand-written SQL on a raw cursor, in the same run. Ratios travel between machines, seconds do not.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python -m benchmarks.study_dashboard
+
+Runs against PostgreSQL in a database of its own (``grille_bench`` on the server of
+DATABASE_URL, created if missing); never the database named in DATABASE_URL, never a test
+database. See benchmarks/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test"
+BENCH_DATABASE = "grille_bench"
+DEFAULT_SIZES = (10_000, 100_000)
+SEED = 2024
+FILTERS = {"territoire": "rural"}
+COMPARE = "structure"
+# Rows fetched per round trip by the floor's server-side cursors: the exporter's chunk size.
+FLOOR_FETCH_ROWS = 2000
+
+
+# --- Database ---------------------------------------------------------------------------------
+
+def bench_database_url(base_url: str, name: str) -> str:
+    """DATABASE_URL with its database swapped for the benchmark's own."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise SystemExit(f"PostgreSQL only: DATABASE_URL is {parts.scheme}://…")
+    if name.startswith("test"):
+        # Django's test databases are test_*: a benchmark must never write into one.
+        raise SystemExit(f"Refusing database {name!r}: names starting with « test » belong to the tests.")
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def ensure_database(url: str) -> bool:
+    """Create the benchmark database if it is missing; True if it was created."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["GRILLE_DEV"] = "1"
+    # DEBUG keeps every query in memory: it would skew both the times and the peak memory.
+    os.environ["DEBUG"] = "0"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "grille.settings"
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def prepare_schema(log: Callable[[str], None]) -> None:
+    from django.core.management import call_command
+
+    from grille.frameworks.selectors import get_default_version
+
+    log("migrate")
+    call_command("migrate", interactive=False, verbosity=0)
+    # Once is enough: campaigns keep the grid version they were generated on.
+    if get_default_version() is None:
+        log("load_framework")
+        call_command("load_framework", stdout=io.StringIO())
+
+
+def vacuum_analyze() -> None:
+    """Fresh planner statistics and visibility map, so the first size measured is not penalised
+    by autovacuum not having caught up with the generator's bulk inserts."""
+    from django.db import connection
+
+    from grille.assessments.models import Answer, Assessment
+    from grille.studies.models import ProfileAnswer, Respondent
+
+    with connection.cursor() as cursor:
+        for model in (Assessment, Answer, Respondent, ProfileAnswer):
+            cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(model._meta.db_table)}")
+
+
+# --- Campaigns --------------------------------------------------------------------------------
+
+def campaign_name(size: int) -> str:
+    return f"Benchmark {size} (données fictives)"
+
+
+def get_or_generate_campaign(size: int, seed: int, log: Callable[[str], None]):
+    """The campaign of that size left by an earlier run, or a freshly generated one."""
+    from grille.assessments.models import Assessment
+    from grille.studies.models import Campaign
+    from grille.studies.synthetic import generate_synthetic_campaign
+
+    name = campaign_name(size)
+    for campaign in Campaign.objects.filter(name=name, synthetic=True).order_by("-pk"):
+        if campaign.respondents.count() == size:
+            log(f"{size}: reusing campaign #{campaign.pk} « {name} »")
+            return campaign, None
+        # Left incomplete by a killed run: start again.
+        log(f"{size}: deleting incomplete campaign #{campaign.pk}")
+        Assessment.objects.filter(study_respondent__campaign=campaign).delete()
+        campaign.delete()
+
+    log(f"{size}: generating « {name} » (seed {seed})…")
+    step = max(1, size // 10)
+
+    def progress(done: int, total: int) -> None:
+        if done % step < 2000 or done == total:
+            log(f"{size}: {done}/{total} respondents written")
+
+    began = time.perf_counter()
+    campaign = generate_synthetic_campaign(respondents=size, seed=seed, name=name, progress=progress)
+    elapsed = time.perf_counter() - began
+    log(f"{size}: generated in {elapsed:.1f} s")
+    return campaign, elapsed
+
+
+def campaign_facts(campaign) -> dict[str, int]:
+    from grille.assessments.enums import AssessmentStatus
+    from grille.assessments.models import Answer
+    from grille.studies.dashboard import completed_respondents
+
+    submitted = completed_respondents(campaign)
+    return {
+        "respondents": campaign.respondents.count(),
+        "submitted": submitted.count(),
+        "answers_submitted": Answer.objects.filter(
+            assessment__study_respondent__campaign=campaign, assessment__status=AssessmentStatus.SUBMITTED
+        ).count(),
+    }
+
+
+# --- Measuring --------------------------------------------------------------------------------
+
+@dataclass
+class Figure:
+    median_s: float
+    runs_s: list[float]
+    queries: int | None = None
+    peak_mib: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def measure(fns: dict[str, Callable[[], Any]], *, runs: int, warmup: int, memory: bool = False,
+            log: Callable[[str], None] = lambda _m: None) -> dict[str, Figure]:
+    """Median wall time of `runs` calls of each function after `warmup` untimed ones.
+
+    The functions of a group (a figure and its floor) take turns, round after round, so that
+    whatever else the machine does weighs on both alike and their ratio stays fair. Then,
+    untimed, the number of queries of one call and (if asked) its peak Python memory under
+    tracemalloc, which slows a call down too much to be timed with it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    names = list(fns)
+    for round_ in range(runs):
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            gc.collect()
+            began = time.perf_counter()
+            fns[name]()
+            times[name].append(time.perf_counter() - began)
+        log(f"round {round_ + 1}/{runs}: " + ", ".join(f"{n} {fmt_seconds(times[n][-1])}" for n in names))
+    figures = {}
+    for name, fn in fns.items():
+        figure = Figure(median_s=statistics.median(times[name]), runs_s=times[name])
+        with CaptureQueriesContext(connection) as captured:
+            fn()
+        figure.queries = len(captured)
+        if memory:
+            gc.collect()
+            tracemalloc.start()
+            try:
+                fn()
+                _current, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+            figure.peak_mib = peak / 2**20
+        figures[name] = figure
+    return figures
+
+
+# --- The floor: the dashboard's numbers in hand-written SQL --------------------------------------
+
+class FloorSQL:
+    """Every figure of a dashboard, written as directly as PostgreSQL allows: the answers of
+    the submitted respondents joined once, grouped once per table of figures."""
+
+    def __init__(self, campaign, filters: dict[str, str] | None = None):
+        from grille.assessments.enums import AssessmentStatus
+        from grille.assessments.models import Answer, Assessment
+        from grille.frameworks.models import DimensionOption, Practice, Situation
+        from grille.studies.models import ProfileAnswer, ProfileQuestion, Respondent
+
+        self.t = {
+            "answer": Answer._meta.db_table, "assessment": Assessment._meta.db_table,
+            "respondent": Respondent._meta.db_table, "profileanswer": ProfileAnswer._meta.db_table,
+            "question": ProfileQuestion._meta.db_table, "practice": Practice._meta.db_table,
+            "situation": Situation._meta.db_table, "option": DimensionOption._meta.db_table,
+        }
+        self.params: dict[str, Any] = {"campaign": campaign.pk, "submitted": AssessmentStatus.SUBMITTED.value}
+        self.filter_sql = ""
+        for i, (code, option) in enumerate((filters or {}).items()):
+            self.params[f"code{i}"], self.params[f"option{i}"] = code, option
+            self.filter_sql += (
+                f" AND EXISTS (SELECT 1 FROM {self.t['profileanswer']} fa JOIN {self.t['question']} fq"
+                f" ON fq.id = fa.question_id WHERE fa.respondent_id = r.id AND fq.campaign_id = %(campaign)s"
+                f" AND fq.code = %(code{i})s AND fa.option = %(option{i})s)"
+            )
+
+    def population(self, *, filtered: bool = True) -> str:
+        """FROM and WHERE of the answers of the submitted respondents (aliases a, r, s)."""
+        t = self.t
+        return (
+            f"FROM {t['answer']} a JOIN {t['respondent']} r ON r.assessment_id = a.assessment_id"
+            f" JOIN {t['assessment']} s ON s.id = a.assessment_id"
+            f" WHERE r.campaign_id = %(campaign)s AND s.status = %(submitted)s"
+            + (self.filter_sql if filtered else "")
+        )
+
+    def count(self, *, filtered: bool = True) -> str:
+        t = self.t
+        return (
+            f"SELECT COUNT(*) FROM {t['respondent']} r JOIN {t['assessment']} s ON s.id = r.assessment_id"
+            f" WHERE r.campaign_id = %(campaign)s AND s.status = %(submitted)s"
+            + (self.filter_sql if filtered else "")
+        )
+
+    def level_counts(self, *, filtered: bool = True) -> str:
+        return (
+            f"SELECT a.practice_id, a.level_id, COUNT(*) {self.population(filtered=filtered)}"
+            " AND a.level_id IS NOT NULL GROUP BY 1, 2"
+        )
+
+    def group_means(self, group: str) -> str:
+        """Each respondent's mean level within a situation (or axis), then n, sum and sum of
+        squares of those means across respondents."""
+        t = self.t
+        column = {"situation": "p.situation_id", "axis": "si.axis_id"}[group]
+        axis_join = f" JOIN {t['situation']} si ON si.id = p.situation_id" if group == "axis" else ""
+        population = self.population().replace(
+            " WHERE ",
+            f" JOIN {t['practice']} p ON p.id = a.practice_id{axis_join}"
+            f" JOIN {t['option']} lv ON lv.id = a.level_id WHERE ",
+            1,
+        )
+        return (
+            "SELECT gid, COUNT(*), SUM(m), SUM(m * m) FROM ("
+            f"SELECT {column} AS gid, a.assessment_id, AVG(lv.value::float) AS m {population}"
+            " AND lv.value IS NOT NULL GROUP BY 1, 2) AS per_respondent GROUP BY gid"
+        )
+
+    def per_practice(self) -> str:
+        """Wishes, partnerships and the level mean of each practice, in one pass."""
+        t = self.t
+        population = self.population().replace(
+            " WHERE ",
+            f" LEFT JOIN {t['option']} lv ON lv.id = a.level_id LEFT JOIN {t['option']} w ON w.id = a.wish_id"
+            f" LEFT JOIN {t['option']} c ON c.id = a.carrying_id WHERE ",
+            1,
+        )
+        return (
+            "SELECT a.practice_id, COUNT(*) FILTER (WHERE w.value > 0), COUNT(*) FILTER (WHERE c.partnership),"
+            " COUNT(lv.value), SUM(lv.value::float), SUM(lv.value::float * lv.value::float)"
+            f" {population} GROUP BY 1"
+        )
+
+    def segment_sizes(self) -> str:
+        t = self.t
+        return (
+            f"SELECT pa.option, COUNT(DISTINCT pa.respondent_id) FROM {t['profileanswer']} pa"
+            f" JOIN {t['respondent']} r ON r.id = pa.respondent_id JOIN {t['assessment']} s ON s.id = r.assessment_id"
+            " WHERE pa.question_id = %(question)s AND r.campaign_id = %(campaign)s AND s.status = %(submitted)s"
+            f"{self.filter_sql} GROUP BY 1"
+        )
+
+    def _segmented(self, *, practice: bool) -> str:
+        t = self.t
+        joins = f" JOIN {t['profileanswer']} pa ON pa.respondent_id = r.id AND pa.question_id = %(question)s"
+        if practice:
+            joins += f" JOIN {t['practice']} p ON p.id = a.practice_id"
+        joins += f" JOIN {t['option']} lv ON lv.id = a.level_id"
+        return self.population().replace(" WHERE ", joins + " WHERE ", 1) + " AND lv.value IS NOT NULL"
+
+    def segment_situation_means(self) -> str:
+        return (
+            "SELECT seg, gid, COUNT(*), SUM(m), SUM(m * m) FROM ("
+            "SELECT pa.option AS seg, p.situation_id AS gid, a.assessment_id, AVG(lv.value::float) AS m"
+            f" {self._segmented(practice=True)} GROUP BY 1, 2, 3) AS per_respondent GROUP BY seg, gid"
+        )
+
+    def segment_practice_means(self) -> str:
+        return (
+            "SELECT a.practice_id, pa.option, COUNT(*), SUM(lv.value::float), SUM(lv.value::float * lv.value::float)"
+            f" {self._segmented(practice=False)} GROUP BY 1, 2"
+        )
+
+
+def floor_statements(campaign, variant: str) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """(name, SQL) of every statement the floor of a dashboard variant runs, and their parameters.
+
+    core: what the brief calls the core numbers (count, level counts, situation means);
+    whole / filter / compare: every figure that variant of build_dashboard computes."""
+    from grille.studies.models import ProfileQuestion
+
+    if variant == "filter":
+        f = FloorSQL(campaign, FILTERS)
+        # A filtered view is checked against the whole campaign (complementary suppression).
+        return [
+            ("count", f.count()), ("count_everyone", f.count(filtered=False)),
+            ("level_counts", f.level_counts()), ("level_counts_everyone", f.level_counts(filtered=False)),
+            ("situation_means", f.group_means("situation")), ("axis_means", f.group_means("axis")),
+            ("per_practice", f.per_practice()),
+        ], f.params
+    f = FloorSQL(campaign)
+    if variant == "core":
+        return [
+            ("count", f.count()), ("level_counts", f.level_counts()), ("situation_means", f.group_means("situation")),
+        ], f.params
+    statements = [
+        ("count", f.count()), ("level_counts", f.level_counts()), ("situation_means", f.group_means("situation")),
+        ("axis_means", f.group_means("axis")), ("per_practice", f.per_practice()),
+    ]
+    if variant == "compare":
+        question = ProfileQuestion.objects.get(campaign=campaign, code=COMPARE)
+        f.params["question"] = question.pk
+        statements += [
+            ("segment_sizes", f.segment_sizes()),
+            ("segment_situation_means", f.segment_situation_means()),
+            ("segment_practice_means", f.segment_practice_means()),
+        ]
+    return statements, f.params
+
+
+def run_floor(campaign, variant: str) -> dict[str, list[tuple]]:
+    from django.db import connection
+
+    statements, params = floor_statements(campaign, variant)
+    results = {}
+    with connection.cursor() as cursor:
+        for name, sql in statements:
+            cursor.execute(sql, params)
+            results[name] = cursor.fetchall()
+    return results
+
+
+def check_floor_matches(campaign) -> list[str]:
+    """The floor is only a floor if it computes the dashboard's numbers: compare them."""
+    from grille.frameworks.models import Situation
+    from grille.studies.dashboard import build_dashboard
+
+    dashboard = build_dashboard(campaign)
+    floor = run_floor(campaign, "whole")
+    problems = []
+    if floor["count"][0][0] != dashboard.respondents:
+        problems.append(f"respondents {floor['count'][0][0]} != {dashboard.respondents}")
+    counts: dict[int, dict[int, int]] = defaultdict(dict)
+    for practice_id, level_id, n in floor["level_counts"]:
+        counts[practice_id][level_id] = n
+    for row in dashboard.practices:
+        for option, cell in row.levels:
+            if not cell.suppressed and cell.value != counts[row.practice.id].get(option.id, 0):
+                problems.append(f"practice {row.practice.code} level {option.code}: {cell.value} != floor")
+    situation_ids = dict(Situation.objects.filter(version=campaign.version_id).values_list("code", "pk"))
+    means = {gid: (n, s / n) for gid, n, s, _ss in floor["situation_means"]}
+    for situation, cell in dashboard.situations:
+        n, mean = means[situation_ids[situation.code]]
+        if not cell.suppressed and (cell.n != n or abs(cell.mean - mean) > 1e-9):
+            problems.append(f"situation {situation.code}: n/mean {cell.n}/{cell.mean} != {n}/{mean}")
+    return problems
+
+
+# --- The floor of the export: the same rows through server-side cursors --------------------------
+
+def read_microdata_floor(campaign) -> int:
+    """Read the rows the microdata exporter reads (respondents, their answers, their profile
+    answers) and do nothing with them: what streaming the export would cost with no Python
+    work per row. Returns the number of rows read."""
+    from django.db import connection, transaction
+
+    f = FloorSQL(campaign)
+    t = f.t
+    population = (
+        f"FROM {t['respondent']} r JOIN {t['assessment']} s ON s.id = r.assessment_id"
+        " WHERE r.campaign_id = %(campaign)s AND s.status = %(submitted)s"
+    )
+    statements = [
+        f"SELECT r.id, r.pseudonym, r.synthetic, r.assessment_id, s.submitted_at {population} ORDER BY r.id",
+        "SELECT a.assessment_id, a.practice_id, a.level_id, a.wish_id, a.carrying_id "
+        + f.population(),
+        f"SELECT pa.respondent_id, pa.question_id, pa.option FROM {t['profileanswer']} pa"
+        f" JOIN {t['respondent']} r ON r.id = pa.respondent_id JOIN {t['assessment']} s ON s.id = r.assessment_id"
+        " WHERE r.campaign_id = %(campaign)s AND s.status = %(submitted)s",
+    ]
+    rows = 0
+    connection.ensure_connection()
+    with transaction.atomic():
+        for i, sql in enumerate(statements):
+            with connection.connection.cursor(name=f"bench_floor_{i}") as cursor:
+                cursor.itersize = FLOOR_FETCH_ROWS
+                cursor.execute(sql, f.params)
+                for _row in cursor:
+                    rows += 1
+    return rows
+
+
+class NullSink:
+    """Where the CSV goes: nowhere, but counted."""
+
+    def __init__(self) -> None:
+        self.chars = 0
+
+    def write(self, text: str) -> int:
+        self.chars += len(text)
+        return len(text)
+
+
+def export_microdata_csv(campaign) -> int:
+    from grille.core.exporters import write_csv
+    from grille.studies.exporters import MicrodataExporter
+
+    sink = NullSink()
+    for piece in write_csv(MicrodataExporter(campaign).sheet("microdonnees")):
+        sink.write(piece)
+    return sink.chars
+
+
+# --- One size -----------------------------------------------------------------------------------
+
+def bench_size(size: int, *, seed: int, runs: int, warmup: int, log: Callable[[str], None]) -> dict[str, Any]:
+    from grille.studies.dashboard import build_dashboard, build_tracking
+
+    campaign, generated_s = get_or_generate_campaign(size, seed, log)
+    vacuum_analyze()
+    load_before = os.getloadavg()
+    facts = campaign_facts(campaign)
+    log(f"{size}: {facts}")
+    problems = check_floor_matches(campaign)
+    if problems:
+        raise SystemExit(f"{size}: the floor does not compute the dashboard's numbers: {problems[:5]}")
+
+    figures: dict[str, Figure] = {}
+
+    def run(group: dict[str, Callable[[], Any]], **kwargs) -> None:
+        log(f"{size}: measuring {', '.join(group)}")
+        figures.update(measure(group, runs=runs, warmup=warmup, log=lambda m: log(f"{size}: {m}"), **kwargs))
+
+    run({
+        "dashboard_whole": lambda: build_dashboard(campaign),
+        "dashboard_compare": lambda: build_dashboard(campaign, compare=COMPARE),
+        "dashboard_filter": lambda: build_dashboard(campaign, filters=dict(FILTERS)),
+        **{f"floor_{v}": (lambda v=v: run_floor(campaign, v)) for v in ("core", "whole", "compare", "filter")},
+    })
+    run({
+        "export_csv": lambda: export_microdata_csv(campaign),
+        "export_floor": lambda: read_microdata_floor(campaign),
+    }, memory=True)
+    figures["export_csv"].extra["csv_mib"] = export_microdata_csv(campaign) / 2**20
+    figures["export_floor"].extra["rows"] = read_microdata_floor(campaign)
+    run({
+        "tracking": lambda: build_tracking(campaign),
+        "tracking_by_structure": lambda: build_tracking(campaign, by=COMPARE),
+    })
+
+    ratios = {
+        "dashboard_whole_vs_core_floor": figures["dashboard_whole"].median_s / figures["floor_core"].median_s,
+        "dashboard_whole_vs_floor": figures["dashboard_whole"].median_s / figures["floor_whole"].median_s,
+        "dashboard_compare_vs_floor": figures["dashboard_compare"].median_s / figures["floor_compare"].median_s,
+        "dashboard_filter_vs_floor": figures["dashboard_filter"].median_s / figures["floor_filter"].median_s,
+        "export_csv_vs_floor": figures["export_csv"].median_s / figures["export_floor"].median_s,
+    }
+    return {
+        "campaign_id": campaign.pk,
+        "generated_s": generated_s,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        **facts,
+        "figures": {name: asdict(f) for name, f in figures.items()},
+        "ratios": ratios,
+    }
+
+
+def profile_dashboard(size: int, *, seed: int, log: Callable[[str], None]) -> str:
+    """cProfile of the whole-campaign and compare dashboards (after a warm-up), top functions
+    by cumulative time."""
+    from grille.studies.dashboard import build_dashboard
+
+    campaign, _ = get_or_generate_campaign(size, seed, log)
+    build_dashboard(campaign)
+    report = io.StringIO()
+    for label, kwargs in (("whole", {}), ("compare", {"compare": COMPARE}), ("filter", {"filters": dict(FILTERS)})):
+        profiler = cProfile.Profile()
+        profiler.enable()
+        build_dashboard(campaign, **kwargs)
+        profiler.disable()
+        report.write(f"\n## build_dashboard {label}, {size} respondents\n")
+        pstats.Stats(profiler, stream=report).sort_stats("cumulative").print_stats(25)
+    return report.getvalue()
+
+
+def explain_dashboard(size: int, *, seed: int, log: Callable[[str], None]) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of every query of the three dashboard variants, then of
+    their floors."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from grille.studies.dashboard import build_dashboard
+
+    campaign, _ = get_or_generate_campaign(size, seed, log)
+    build_dashboard(campaign)
+    report = io.StringIO()
+    for label, kwargs in (("whole", {}), ("compare", {"compare": COMPARE}), ("filter", {"filters": dict(FILTERS)})):
+        with CaptureQueriesContext(connection) as captured:
+            build_dashboard(campaign, **kwargs)
+        for i, query in enumerate(captured.captured_queries):
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            report.write(f"\n## {label} query {i} ({query['time']} s)\n{query['sql']}\n\n{plan}\n")
+        statements, params = floor_statements(campaign, label)
+        for name, sql in statements:
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            report.write(f"\n## {label} floor {name}\n{sql}\n\n{plan}\n")
+    return report.getvalue()
+
+
+# --- Report --------------------------------------------------------------------------------------
+
+def fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    sizes = sorted(results["sizes"], key=int)
+
+    def fig(name: str, key: str = "median_s") -> Callable[[dict], Any]:
+        return lambda r: r["figures"][name][key]
+
+    def extra(name: str, key: str) -> Callable[[dict], Any]:
+        return lambda r: r["figures"][name]["extra"].get(key)
+
+    def ratio(name: str) -> Callable[[dict], Any]:
+        return lambda r: r["ratios"][name]
+
+    def seconds_with_queries(name: str) -> Callable[[dict], Any]:
+        return lambda r: (r["figures"][name]["median_s"], r["figures"][name]["queries"])
+
+    def fmt_sq(value) -> str:
+        seconds, queries = value
+        return f"{fmt_seconds(seconds)} ({queries} q)"
+
+    def count(value: int) -> str:
+        return f"{value:,}".replace(",", " ")
+
+    def times(value: float) -> str:
+        return f"{value:.2f}×"
+
+    def mib(value: float) -> str:
+        return f"{value:.1f} MiB"
+
+    secs = fmt_seconds
+    rows = [
+        ("respondents (submitted)", lambda r: r["submitted"], count),
+        ("answers of submitted respondents", lambda r: r["answers_submitted"], count),
+        ("**a. dashboard, whole campaign**", seconds_with_queries("dashboard_whole"), fmt_sq),
+        ("a. dashboard, compare = structure", seconds_with_queries("dashboard_compare"), fmt_sq),
+        ("a. dashboard, filter territoire = rural", seconds_with_queries("dashboard_filter"), fmt_sq),
+        ("b. floor, core numbers (count, level counts, situation means)", seconds_with_queries("floor_core"), fmt_sq),
+        ("b. floor, every figure of the whole dashboard", seconds_with_queries("floor_whole"), fmt_sq),
+        ("b. floor, every figure of compare", seconds_with_queries("floor_compare"), fmt_sq),
+        ("b. floor, every figure of filter", seconds_with_queries("floor_filter"), fmt_sq),
+        ("**ratio dashboard whole / core floor**", ratio("dashboard_whole_vs_core_floor"), times),
+        ("**ratio dashboard whole / full floor**", ratio("dashboard_whole_vs_floor"), times),
+        ("ratio dashboard compare / its floor", ratio("dashboard_compare_vs_floor"), times),
+        ("ratio dashboard filter / its floor", ratio("dashboard_filter_vs_floor"), times),
+        ("**c. microdata CSV export (write_csv → null sink)**", fig("export_csv"), secs),
+        ("c. floor, same rows through server-side cursors", fig("export_floor"), secs),
+        ("**ratio export / floor**", ratio("export_csv_vs_floor"), times),
+        ("c. export peak Python memory (tracemalloc)", fig("export_csv", "peak_mib"), mib),
+        ("c. floor peak Python memory (tracemalloc)", fig("export_floor", "peak_mib"), mib),
+        ("c. CSV size", extra("export_csv", "csv_mib"), mib),
+        ("**d. build_tracking(campaign)**", fig("tracking"), secs),
+        ("d. build_tracking(campaign, by=structure)", fig("tracking_by_structure"), secs),
+    ]
+    growth_label = f"growth {sizes[0]} → {sizes[-1]}" if len(sizes) > 1 else "growth"
+    lines = [
+        "| figure | " + " | ".join(f"{int(s):,}".replace(",", " ") for s in sizes) + f" | {growth_label} |",
+        "|---|" + "---:|" * (len(sizes) + 1),
+    ]
+    for label, get, fmt in rows:
+        values = [get(results["sizes"][s]) for s in sizes]
+        first, last = values[0], values[-1]
+        if isinstance(first, tuple):
+            first, last = first[0], last[0]
+        growth = f"×{last / first:.1f}" if len(sizes) > 1 and first else "—"
+        lines.append(f"| {label} | " + " | ".join(fmt(v) if v is not None else "—" for v in values) + f" | {growth} |")
+    return "\n".join(lines)
+
+
+def environment() -> dict[str, Any]:
+    import django
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        postgres = cursor.fetchone()[0]
+        cursor.execute("SHOW shared_buffers")
+        shared_buffers = cursor.fetchone()[0]
+        cursor.execute("SHOW work_mem")
+        work_mem = cursor.fetchone()[0]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit,
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "postgres": postgres,
+        "shared_buffers": shared_buffers,
+        "work_mem": work_mem,
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
+
+
+# --- Command line --------------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
+                        help="comma-separated campaign sizes in respondents (default: %(default)s)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per figure, median reported (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs first (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=SEED, help="seed of newly generated campaigns (default: %(default)s)")
+    parser.add_argument("--database", default=BENCH_DATABASE,
+                        help="benchmark database on the DATABASE_URL server, created if missing (default: %(default)s)")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "study_dashboard.json",
+                        help="where the JSON results go (default: benchmarks/results/study_dashboard.json)")
+    parser.add_argument("--prepare-only", action="store_true", help="create the database and campaigns, measure nothing")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of measuring, cProfile the dashboard at the largest size (to results/)")
+    parser.add_argument("--explain", action="store_true",
+                        help="instead of measuring, EXPLAIN ANALYZE each dashboard query at the largest size (to results/)")
+    args = parser.parse_args(argv)
+    try:
+        args.sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
+    except ValueError:
+        parser.error("--sizes: integers separated by commas")
+    if not args.sizes or args.runs < 1 or args.warmup < 0:
+        parser.error("at least one size, one run and no negative warm-up")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+
+    began = time.perf_counter()
+
+    def log(message: str) -> None:
+        # Elapsed time rather than the clock: Django setup switches the process to TIME_ZONE.
+        print(f"[{time.perf_counter() - began:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+    url = bench_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL), args.database)
+    if ensure_database(url):
+        log(f"created database {args.database}")
+    setup_django(url)
+    prepare_schema(log)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+
+    if args.prepare_only:
+        for size in args.sizes:
+            get_or_generate_campaign(size, args.seed, log)
+        vacuum_analyze()
+        return
+    if args.profile or args.explain:
+        largest = args.sizes[-1]
+        if args.profile:
+            path = RESULTS_DIR / f"study_dashboard_profile_{largest}.txt"
+            path.write_text(profile_dashboard(largest, seed=args.seed, log=log))
+            log(f"profile written to {path}")
+        if args.explain:
+            path = RESULTS_DIR / f"study_dashboard_explain_{largest}.txt"
+            path.write_text(explain_dashboard(largest, seed=args.seed, log=log))
+            log(f"plans written to {path}")
+        return
+
+    results: dict[str, Any] = {
+        "benchmark": "study_dashboard",
+        "runs": args.runs,
+        "warmup": args.warmup,
+        "filters": FILTERS,
+        "compare": COMPARE,
+        "sizes": {},
+    }
+    for size in args.sizes:
+        results["sizes"][str(size)] = bench_size(size, seed=args.seed, runs=args.runs, warmup=args.warmup, log=log)
+    sizes = [str(s) for s in args.sizes]
+    if len(sizes) > 1:
+        first, last = results["sizes"][sizes[0]], results["sizes"][sizes[-1]]
+        results["growth"] = {
+            "from": int(sizes[0]), "to": int(sizes[-1]),
+            "figures": {name: last["figures"][name]["median_s"] / first["figures"][name]["median_s"]
+                        for name in first["figures"]},
+            "peak_memory": {name: last["figures"][name]["peak_mib"] / first["figures"][name]["peak_mib"]
+                            for name in first["figures"] if first["figures"][name]["peak_mib"]},
+        }
+    results["environment"] = environment()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    log(f"results written to {args.output}")
+    print(markdown_table(results))
+
+
+if __name__ == "__main__":
+    main()

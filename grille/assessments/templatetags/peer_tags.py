@@ -1,0 +1,38 @@
+"""The « Se comparer aux pairs » panel of the profile page, fed without touching the profile view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import template
+from django.urls import reverse
+
+from grille.assessments.forms import PeerJoinForm
+from grille.assessments.models import Assessment, PeerShare
+from grille.assessments.peers import ALL_PEERS, PEER_CONSENT_VERSION, get_peer_share
+from grille.organisations.enums import StructureType
+from grille.studies.suppression import DEFAULT_THRESHOLD
+
+register = template.Library()
+
+
+@dataclass(frozen=True)
+class PeerPanel:
+    share: PeerShare | None
+    structure_label: str
+    form: PeerJoinForm
+    comparison_url: str
+    consent_version: str = PEER_CONSENT_VERSION
+    k: int = DEFAULT_THRESHOLD
+
+
+@register.simple_tag
+def peer_panel(assessment: Assessment, form: PeerJoinForm | None = None) -> PeerPanel:
+    """The person's participation and the join form (the bound one after a refused POST)."""
+    share = get_peer_share(assessment)
+    return PeerPanel(
+        share=share,
+        structure_label=StructureType(share.structure_type).label if share else "",
+        form=form if isinstance(form, PeerJoinForm) else PeerJoinForm(),
+        comparison_url=f"{reverse('assessments:peers', args=[assessment.uuid])}?type={ALL_PEERS}",
+    )
