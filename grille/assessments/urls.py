@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_peers
+from . import views, views_crosswalk, views_peers
 
 app_name = "assessments"
 urlpatterns = [
@@ -23,4 +23,9 @@ urlpatterns += [
     path("positionnements/<uuid:uuid>/pairs/", views_peers.comparison, name="peers"),
     path("positionnements/<uuid:uuid>/pairs/rejoindre/", views_peers.join, name="peers_join"),
     path("positionnements/<uuid:uuid>/pairs/quitter/", views_peers.leave, name="peers_leave"),
+    path(
+        "positionnements/<uuid:uuid>/correspondances/<int:pk>/",
+        views_crosswalk.read_through,
+        name="read_through",
+    ),
 ]

@@ -17,7 +17,7 @@ from grille.core.pdf import render_pdf
 from grille.frameworks import grid as g
 from grille.frameworks.charts import situation_radar
 from grille.frameworks.resources import resources_by_practice
-from grille.frameworks.selectors import get_default_version, get_grid
+from grille.frameworks.selectors import crosswalks_from, get_default_version, get_grid
 
 from . import selectors, services
 from .exporters import assessment_to_dict
@@ -293,6 +293,7 @@ def _profile_context(request: HttpRequest, assessment: Assessment, *, chart_id: 
         "previous_assessment": previous_assessment,
         "evolution": compare_situations(previous, profile) if previous else None,
         "resources": resources_by_practice(profile.grid),
+        "crosswalks": crosswalks_from(assessment.version_id),
     }
 
 

@@ -11,6 +11,7 @@ import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -38,10 +39,14 @@ class RadarSeries:
 
 
 def format_score(value: float | None, digits: int = 1) -> str:
-    """Format a score with a French decimal comma ("2,3"), or an em dash for ``None``."""
+    """Format a score with a French decimal comma ("2,3"), or an em dash for ``None``.
+
+    Halves round up, as people do by hand (1,25 → 1,3), not to the even digit as floats do.
+    """
     if value is None:
         return "—"
-    return f"{value:.{digits}f}".replace(".", pgettext("decimal separator", ","))
+    rounded = Decimal(str(float(value))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"{rounded:f}".replace(".", pgettext("decimal separator", ","))
 
 
 def _num(value: float) -> str:

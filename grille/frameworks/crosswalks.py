@@ -325,3 +325,77 @@ def crosswalk_table(crosswalk: Crosswalk) -> CrosswalkTable:
         unmapped_sources=tuple(p for p in source.practices if p.id not in links),
         unmapped_targets=tuple(p for p in target.practices if p.id not in reached),
     )
+
+
+# --- A profile read through a crosswalk, for its page --------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceReading:
+    practice: g.Practice  # a source practice feeding the target
+    weight: Decimal
+    value: int | None  # its level value in the positioning, None for « Non concerné·e » or no answer
+
+
+@dataclass(frozen=True)
+class TargetReading:
+    practice: g.Practice
+    value: float | None  # weighted mean of its sources' values, None when none has a value
+    sources: tuple[SourceReading, ...]  # in the source grid's order; empty when nothing maps to it
+
+
+@dataclass(frozen=True)
+class SituationReading:
+    situation: g.Situation
+    mean: float | None
+    practices: tuple[TargetReading, ...]
+
+
+@dataclass(frozen=True)
+class ProfileReading:
+    crosswalk: Crosswalk
+    source: g.Grid
+    target: g.Grid
+    situations: tuple[SituationReading, ...]
+    unmapped_sources: tuple[g.Practice, ...]
+
+    @property
+    def max_value(self) -> int:
+        """Values stay on the source's level scale."""
+        return self.source.level.max_value
+
+
+def read_profile(crosswalk: Crosswalk, answers_by_source_code: Mapping[str, int | None]) -> ProfileReading:
+    """A positioning on the source version shown on the target's situations and practices.
+
+    The figures are those of :func:`read_profile_through` and :func:`target_situation_means`;
+    this adds, for each target practice, the source practices behind it, so the page can say
+    where every figure comes from.
+    """
+    table = crosswalk_table(crosswalk)
+    values = read_profile_through(crosswalk, answers_by_source_code)
+    means = target_situation_means(crosswalk, values)
+    feeding: dict[str, list[SourceReading]] = {}
+    for row in table.rows:
+        for target, weight in row.targets:
+            feeding.setdefault(target.code, []).append(
+                SourceReading(practice=row.source, weight=weight, value=answers_by_source_code.get(row.source.code))
+            )
+    situations = tuple(
+        SituationReading(
+            situation=situation,
+            mean=means[situation.code],
+            practices=tuple(
+                TargetReading(practice=p, value=values[p.code], sources=tuple(feeding.get(p.code, ())))
+                for p in situation.practices
+            ),
+        )
+        for situation in table.target.situations
+    )
+    return ProfileReading(
+        crosswalk=crosswalk,
+        source=table.source,
+        target=table.target,
+        situations=situations,
+        unmapped_sources=table.unmapped_sources,
+    )

@@ -4,7 +4,15 @@ from django.db.models import Prefetch
 
 from . import grid as g
 from .enums import VersionStatus
-from .models import Axis, Dimension, DimensionOption, FrameworkVersion, Practice, Situation
+from .models import (
+    Axis,
+    Crosswalk,
+    Dimension,
+    DimensionOption,
+    FrameworkVersion,
+    Practice,
+    Situation,
+)
 
 # Published versions never change, so their grid can be kept for the life of
 # the process; drafts are always read afresh.
@@ -87,3 +95,17 @@ def get_grid(version: FrameworkVersion | int) -> g.Grid:
 
 def clear_grid_cache() -> None:
     _published_grids.clear()
+
+
+def crosswalks_from(version_id: int) -> list[Crosswalk]:
+    """The correspondence tables through which a positioning on this version can be read."""
+    return list(
+        Crosswalk.objects.filter(source_id=version_id)
+        .select_related("target__framework")
+        .order_by("target__framework__name", "target__code", "pk")
+    )
+
+
+def get_crosswalk_from(version_id: int, pk: int) -> Crosswalk | None:
+    """One of :func:`crosswalks_from`, or None (a table from another version reads nothing here)."""
+    return Crosswalk.objects.select_related("source__framework", "target__framework").filter(source_id=version_id, pk=pk).first()

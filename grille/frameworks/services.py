@@ -32,7 +32,15 @@ SUPPORTED_FORMAT = 1
 
 
 class FrameworkFileError(ValueError):
-    """The file does not describe a valid framework version; the message says where."""
+    """The file does not describe a valid framework version; the message says where.
+
+    ``field`` is the path of the offending field when it is more precise than the place the
+    message starts with (an unknown key inside an item), so the line given is that key's.
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,8 @@ def _check_keys(mapping: dict, allowed: set[str], where: str) -> None:
     if unknown:
         raise FrameworkFileError(
             _("%(where)s : champ inconnu « %(key)s » (champs possibles : %(ok)s).")
-            % {"where": where, "key": unknown[0], "ok": ", ".join(sorted(allowed))}
+            % {"where": where, "key": unknown[0], "ok": ", ".join(sorted(allowed))},
+            field=f"{where}.{unknown[0]}" if where != "racine" else str(unknown[0]),
         )
 
 
@@ -244,7 +253,60 @@ def read_framework_file(path: Path) -> dict:
         data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise FrameworkFileError(_("Fichier mal formé : %(err)s") % {"err": exc}) from exc
-    return validate_framework_data(data)
+    try:
+        return validate_framework_data(data)
+    except FrameworkFileError as exc:
+        lines = _field_lines(text)
+        line = lines.get(exc.field) if exc.field else None
+        line = line or _line_of(str(exc), lines)
+        if line is None:
+            raise
+        raise FrameworkFileError(_("Ligne %(line)d — %(message)s") % {"line": line, "message": exc}) from exc
+
+
+def _field_lines(text: str) -> dict[str, int]:
+    """The line each field of the file starts on, by the path validation errors use
+    (``racine``, ``version.code``, ``axes[1].situations[0].practices[2]``…).
+
+    YAML's composer keeps positions (JSON is read as the YAML it also is); a text it cannot
+    compose gives no lines, and errors then name the field only.
+    """
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines = {"racine": 1}
+
+    def walk(node: yaml.Node, path: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = f"{path}.{key.value}" if path else str(key.value)
+                lines.setdefault(name, key.start_mark.line + 1)
+                walk(value, name)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                name = f"{path}[{i}]"
+                lines[name] = item.start_mark.line + 1
+                walk(item, name)
+
+    if root is not None:
+        walk(root, "")
+    return lines
+
+
+def _line_of(message: str, lines: dict[str, int]) -> int | None:
+    """The line of the field an error message starts with, or of its closest enclosing field."""
+    where, sep, _rest = message.partition(" : ")
+    if not sep:
+        return None
+    while where:
+        if where in lines:
+            return lines[where]
+        cut = max(where.rfind("."), where.rfind("["))
+        if cut <= 0:
+            return None
+        where = where[:cut]
+    return None
 
 
 def content_hash(data: dict) -> str:

@@ -236,5 +236,14 @@ def test_format_score_uses_french_decimal_comma() -> None:
     assert format_score(3, digits=0) == "3"
 
 
+def test_format_score_rounds_halves_up_like_people_do() -> None:
+    import numpy as np
+
+    assert format_score(1.25) == "1,3"  # a float would give 1,2 (half to even)
+    assert format_score(0.125, digits=2) == "0,13"
+    assert format_score(np.float64(2.75)) == "2,8"
+    assert format_score(-0.04) == "-0,0"
+
+
 def test_format_score_shows_dash_for_missing_value() -> None:
     assert format_score(None) == "—"

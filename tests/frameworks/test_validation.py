@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 
 import pytest
+import yaml
 from django.core.management import CommandError, call_command
 
 from grille.frameworks.models import FrameworkVersion, Practice
@@ -178,8 +181,53 @@ def test_invalid_file_is_refused_with_the_place_of_the_error(db, tmp_path, break
     with pytest.raises(FrameworkFileError) as excinfo:
         load_framework_file(path=path)
 
-    assert str(excinfo.value) == message
+    # The place by field path, and the line where that field (or the item holding it) starts.
+    assert re.fullmatch(r"Ligne \d+ — " + re.escape(message), str(excinfo.value))
     assert (FrameworkVersion.objects.count(), Practice.objects.count()) == (0, 0)
+
+
+def test_errors_name_the_line_of_the_field(db, tmp_path):
+    data = small_framework_data()
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    # A duplicate practice code: the line of that `code:`.
+    lines = text.splitlines()
+    duplicate_at = [i for i, line in enumerate(lines, 1) if line.strip() == "- code: A.2"][0]
+    lines[duplicate_at - 1] = lines[duplicate_at - 1].replace("A.2", "A.1")
+    path = tmp_path / "grille.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    with pytest.raises(FrameworkFileError) as excinfo:
+        load_framework_file(path=path)
+
+    assert str(excinfo.value) == f"Ligne {duplicate_at} — axes[0].situations[0].practices[1].code : code « A.1 » en double."
+
+
+def test_a_missing_field_names_the_line_of_the_item_without_it(db, tmp_path):
+    text = yaml.safe_dump(small_framework_data(), allow_unicode=True, sort_keys=False)
+    item_at = [i for i, line in enumerate(text.splitlines(), 1) if line.strip() == "- code: A.2"][0]
+    text = re.sub(r"- code: A\.2\n\s+label:", "- label:", text)
+    path = tmp_path / "grille.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(FrameworkFileError) as excinfo:
+        load_framework_file(path=path)
+
+    assert str(excinfo.value) == (
+        f"Ligne {item_at} — axes[0].situations[0].practices[1] : le champ « code » est obligatoire."
+    )
+
+
+def test_json_errors_name_the_line_too(db, tmp_path):
+    data = small_framework_data()
+    data["axes"][1]["situations"][0]["practices"][0]["niveau_inconnu"] = 3
+    path = tmp_path / "grille.json"
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    expected = next(i for i, line in enumerate(path.read_text().splitlines(), 1) if '"niveau_inconnu"' in line)
+
+    with pytest.raises(FrameworkFileError) as excinfo:
+        load_framework_file(path=path)
+
+    assert str(excinfo.value).startswith(f"Ligne {expected} — axes[1].situations[0].practices[0] : champ inconnu « niveau_inconnu »")
 
 
 def test_invalid_file_makes_the_command_fail_with_the_path_and_the_place(db, tmp_path):
@@ -190,7 +238,7 @@ def test_invalid_file_makes_the_command_fail_with_the_path_and_the_place(db, tmp
     with pytest.raises(CommandError) as excinfo:
         call_command("load_framework", str(path), stdout=io.StringIO())
 
-    assert str(excinfo.value) == f"{path} : axes[1].situations[0].practices[1].code : code « A.1 » en double."
+    assert re.fullmatch(rf"{re.escape(str(path))} : Ligne \d+ — axes\[1\]\.situations\[0\]\.practices\[1\]\.code : code « A\.1 » en double\.", str(excinfo.value))
     assert FrameworkVersion.objects.count() == 0
 
 

@@ -55,3 +55,13 @@ def pvalue(value: float | None) -> str:
 def lookup(mapping, key):
     """mapping[key] in a template, or None when either is missing."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def level_shade(option, dimension) -> str:
+    """The CSS class shading a level option: ``level-nc`` without a value, else ``level-0``
+    to ``level-3`` by its place on the dimension's scale, whatever that scale's length."""
+    if option is None or option.value is None:
+        return "level-nc"
+    top = dimension.max_value
+    return f"level-{round(3 * option.value / top) if top else 0}"
