@@ -35,8 +35,14 @@ test: install
 check: install
 	$(PY) -m pytest -q -m "not browser"
 
+# English is translated by hand in grille/locale/en. The French catalogue repeats the French
+# source text (msgen): it exists so that plurals follow the French rule (0 and 1 are singular).
+FR_PO := grille/locale/fr/LC_MESSAGES/django.po
 messages: install
-	cd grille && GRILLE_DEV=1 ../$(PY) ../manage.py makemessages -l en --no-obsolete && GRILLE_DEV=1 ../$(PY) ../manage.py compilemessages
+	cd grille && GRILLE_DEV=1 ../$(PY) ../manage.py makemessages -l en -l fr --no-obsolete
+	msgen $(FR_PO) -o $(FR_PO)
+	sed -i -e '0,/^#, fuzzy$$/{/^#, fuzzy$$/d}' -e 's/^"Language: \\n"$$/"Language: fr\\n"/' $(FR_PO)
+	cd grille && GRILLE_DEV=1 ../$(PY) ../manage.py compilemessages
 
 clean:
 	rm -rf $(VENV) var

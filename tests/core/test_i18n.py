@@ -129,3 +129,36 @@ def test_msgfmt_reports_no_fuzzy_or_untranslated_message():
 
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"\d+ translated messages\.\n", result.stderr), result.stderr
+
+
+FR_PO_FILE = Path(settings.LOCALE_PATHS[0]) / "fr" / "LC_MESSAGES" / "django.po"
+
+
+def test_french_plurals_follow_the_french_rule(client, version):
+    # « 0 pratique renseignée », as French writes it: 0 and 1 take the singular.
+    with translation.override("fr"):
+        assert translation.ngettext(
+            ", dans %(s)d situation professionnelle sur %(total)d.",
+            ", dans %(s)d situations professionnelles sur %(total)d.",
+            0,
+        ) == ", dans %(s)d situation professionnelle sur %(total)d."
+    client.post(reverse("assessments:start"))
+    assessment = Assessment.objects.get()
+
+    html = client.get(reverse("assessments:profile", args=[assessment.uuid])).content.decode()
+
+    assert "0 pratique renseignée sur 24." in html
+
+
+def test_french_catalogue_repeats_the_source_and_covers_every_plural():
+    # `make messages` builds it with msgen: each French message is its own source text.
+    entries = [e for e in read_po(FR_PO_FILE) if e["msgid"]]
+    plurals = [e for e in entries if "msgid_plural" in e]
+
+    assert len(plurals) >= 20
+    for e in entries:
+        assert "fuzzy" not in e["flags"], e["msgid"]
+        if "msgid_plural" in e:
+            assert (e["msgstr[0]"], e["msgstr[1]"]) == (e["msgid"], e["msgid_plural"])
+        else:
+            assert e["msgstr"] == e["msgid"]
