@@ -127,7 +127,8 @@ WHITENOISE_USE_FINDERS = DEBUG or env_bool("GRILLE_DEV", False)
 WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Per process: counts the API's failed token attempts (grille/api/auth.py), nothing that must be shared.
+# Per process, so nothing that must be shared lives here: rate limits count in the database
+# (grille/core/ratelimit.py), where every gunicorn worker sees them.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Sessions live in the database, so a resume grant survives a server restart.

@@ -12,6 +12,15 @@ from grille.assessments.forms import EmailForm
 from grille.assessments.selectors import granted_uuids
 from grille.assessments.services import claim_assessments
 from grille.assessments.views import private
+from grille.core.ratelimit import (
+    BAD_LOGIN_LINKS,
+    LOGIN_LINKS_PER_EMAIL,
+    LOGIN_LINKS_PER_IP,
+    RateLimited,
+    client_ip,
+    counts_unknown_links,
+    too_many_attempts,
+)
 
 from . import selectors
 from .forms import ApiTokenForm
@@ -35,6 +44,18 @@ def login_request(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not form.is_valid():
             return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request, request.POST.get("next", ""))}, status=400)
+        # Whether the address has an account plays no part: any address may receive a link.
+        ip, email = client_ip(request), form.cleaned_data["email"]
+        try:
+            LOGIN_LINKS_PER_IP.check(ip)
+            LOGIN_LINKS_PER_EMAIL.check(email)
+        except RateLimited as exc:
+            return too_many_attempts(request, exc, _(
+                "Beaucoup de liens de connexion ont été demandés ces dernières minutes. Pour éviter les "
+                "envois abusifs, attendez avant d'en demander un autre ; un lien déjà reçu reste utilisable."
+            ))
+        LOGIN_LINKS_PER_IP.hit(ip)
+        LOGIN_LINKS_PER_EMAIL.hit(email)
         send_login_link(
             email=form.cleaned_data["email"],
             link_for=lambda raw: request.build_absolute_uri(reverse("accounts:login_confirm", args=[raw])),
@@ -53,6 +74,7 @@ def _safe_next(request: HttpRequest, target: str) -> str:
     return ""
 
 
+@counts_unknown_links(BAD_LOGIN_LINKS)
 @require_http_methods(["GET", "POST"])
 def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
     # The GET only shows a button: mail scanners that follow links must not use them up.

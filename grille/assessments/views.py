@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from grille.core.charts import RadarSeries
 from grille.core.mail import send_templated_mail
 from grille.core.pdf import render_pdf
+from grille.core.ratelimit import BAD_RESUME_LINKS, counts_unknown_links
 from grille.frameworks import grid as g
 from grille.frameworks.charts import situation_radar
 from grille.frameworks.resources import resources_by_practice
@@ -130,6 +131,7 @@ def send_link(request: HttpRequest, uuid) -> HttpResponse:
     return redirect("assessments:step", uuid=assessment.uuid, number=1)
 
 
+@counts_unknown_links(BAD_RESUME_LINKS)
 @private
 @require_GET
 def resume(request: HttpRequest, token: str) -> HttpResponse:

@@ -30,6 +30,13 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         # Pages about a person's answers must not linger in shared caches or the back-forward cache.
-        if getattr(request, "private_page", False):
+        # Every page seen signed in is someone's: their organisations' answers, their studies.
+        if getattr(request, "private_page", False) or _signed_in(request):
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _signed_in(request: HttpRequest) -> bool:
+    # Static files are answered before the session and authentication middleware run.
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)

@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -105,3 +106,5 @@ class ResourceAdmin(admin.ModelAdmin):
     list_filter = ["kind", "framework"]
     list_select_related = ["framework"]
     search_fields = ["title", "publisher", "code", "description", "url"]
+    # An address typed without a scheme is read as https (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

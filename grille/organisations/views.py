@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from grille.assessments.forms import EmailForm
 from grille.assessments.views import private
+from grille.core.ratelimit import BAD_INVITATION_LINKS, counts_unknown_links
 from grille.frameworks.selectors import get_grid
 
 from . import selectors, services
@@ -203,6 +204,7 @@ def remove_member(request: HttpRequest, uuid, member_id: int) -> HttpResponse:
     return redirect("organisations:members", uuid=uuid)
 
 
+@counts_unknown_links(BAD_INVITATION_LINKS)
 @private
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, token: str) -> HttpResponse:

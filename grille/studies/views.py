@@ -17,6 +17,7 @@ from grille.assessments.views import private
 from grille.core.charts import RadarSeries, line_chart
 from grille.core.exporters import csv_response, xlsx_response
 from grille.core.pdf import render_pdf
+from grille.core.ratelimit import BAD_STUDY_LINKS, counts_unknown_links
 from grille.frameworks.charts import situation_radar
 
 from . import selectors, services
@@ -234,6 +235,7 @@ def _landing(request: HttpRequest, campaign: Campaign, link_key: str | None, *, 
     return render(request, "studies/landing.html", {"campaign": campaign, "consent": consent, "respondent": respondent})
 
 
+@counts_unknown_links(BAD_STUDY_LINKS)
 @private
 @require_http_methods(["GET", "POST"])
 def invited(request: HttpRequest, token: str) -> HttpResponse:
@@ -243,6 +245,7 @@ def invited(request: HttpRequest, token: str) -> HttpResponse:
     return _landing(request, invitee.campaign, invitee.link_key, make_key=lambda: invitee.link_key)
 
 
+@counts_unknown_links(BAD_STUDY_LINKS)
 @private
 @require_http_methods(["GET", "POST"])
 def open_entry(request: HttpRequest, token: str) -> HttpResponse:

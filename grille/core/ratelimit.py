@@ -1,0 +1,184 @@
+"""One limiter for attempts that must not repeat without end: sign-in link requests, and links or
+tokens tried at random (sign-in, invitation, resume, API).
+
+Counts live in the database (RateLimitCounter), so the several gunicorn workers of production
+share them. A window opens at the first attempt counted and lasts `window`; once `limit` attempts
+are counted in it, the next one is refused until it closes. Keys are keyed hashes: neither an
+address nor an e-mail is stored in clear. Expired counters are deleted whenever a new one is made.
+
+The check and the count are two statements: under concurrent requests a window may let a
+handful more attempts through than `limit`, which is harmless for these uses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import wraps
+from ipaddress import ip_address
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from .models import RateLimitCounter
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+# The time every limit reads; tests replace it to move past a window without sleeping.
+clock: Callable[[], datetime] = _now
+
+
+class RateLimited(Exception):
+    """Refused: too many attempts. `retry_after` is in seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+    @property
+    def minutes(self) -> int:
+        return max(1, math.ceil(self.retry_after / 60))
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `limit` attempts per `window` for one identifier (a client address, an e-mail)."""
+
+    scope: str
+    limit: int
+    window: timedelta
+
+    def key(self, ident: str) -> str:
+        digest = salted_hmac("grille.core.ratelimit", ident.strip().lower(), algorithm="sha256").hexdigest()
+        return f"{self.scope}:{digest}"
+
+    def retry_after(self, ident: str) -> int:
+        """Seconds before `ident` may try again; 0 if it may now."""
+        now = clock()
+        row = (
+            RateLimitCounter.objects.filter(key=self.key(ident), expires_at__gt=now)
+            .values_list("count", "expires_at")
+            .first()
+        )
+        if row is None or row[0] < self.limit:
+            return 0
+        return max(1, math.ceil((row[1] - now).total_seconds()))
+
+    def check(self, ident: str) -> None:
+        """Raise RateLimited if `ident` has used up its attempts in the current window."""
+        if seconds := self.retry_after(ident):
+            raise RateLimited(seconds)
+
+    def hit(self, ident: str) -> None:
+        """Count one attempt of `ident`."""
+        now = clock()
+        key = self.key(ident)
+        expires_at = now + self.window
+        counters = RateLimitCounter.objects.filter(key=key)
+        for _attempt in range(3):
+            if counters.filter(expires_at__gt=now).update(count=F("count") + 1):
+                return
+            # A window that has closed starts again; the condition keeps two workers from both
+            # restarting it (the second one then finds it open and counts in it).
+            if counters.filter(expires_at__lte=now).update(count=1, expires_at=expires_at):
+                return
+            try:
+                with transaction.atomic():
+                    RateLimitCounter.objects.create(key=key, count=1, expires_at=expires_at)
+            except IntegrityError:
+                continue  # another worker made it in between: count in theirs
+            clear_expired()
+            return
+
+
+# The limits in force, in one place. Sign-in links: a person who lost a few e-mails can ask again,
+# a script cannot flood an inbox (per address) nor the outgoing mail (per client address). Links
+# and tokens: 192 random bits cannot be guessed; the limits keep scanners from hammering the
+# tables and make them visible as 429s. Only unknown tokens count, and only from the address
+# that tried them: someone else's failures never lock a person out of their own link.
+LOGIN_LINKS_PER_EMAIL = RateLimit("login-email", 5, timedelta(minutes=30))
+LOGIN_LINKS_PER_IP = RateLimit("login-ip", 30, timedelta(minutes=15))
+BAD_LOGIN_LINKS = RateLimit("bad-login-link", 20, timedelta(minutes=10))
+BAD_INVITATION_LINKS = RateLimit("bad-invitation-link", 20, timedelta(minutes=10))
+BAD_RESUME_LINKS = RateLimit("bad-resume-link", 20, timedelta(minutes=10))
+BAD_API_TOKENS = RateLimit("bad-api-token", 20, timedelta(minutes=10))
+BAD_STUDY_LINKS = RateLimit("bad-study-link", 20, timedelta(minutes=10))
+
+
+def clear_expired() -> int:
+    """Delete counters whose window has closed; returns how many."""
+    deleted, _by_model = RateLimitCounter.objects.filter(expires_at__lte=clock()).delete()
+    return deleted
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address the request came from.
+
+    Behind a reverse proxy on the same machine (README: nginx or Caddy in front of gunicorn),
+    every request comes from loopback: the client is then the last address that proxy appended
+    to X-Forwarded-For. From any other peer the header is the client's own say, so it is ignored.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    try:
+        behind_local_proxy = ip_address(remote).is_loopback
+    except ValueError:
+        behind_local_proxy = False
+    if behind_local_proxy:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
+    return remote
+
+
+def too_many_attempts(request: HttpRequest, exc: RateLimited, message: str) -> HttpResponse:
+    """The French page of a refusal: status 429, when to try again, nothing about the target."""
+    wait = ngettext(
+        "Vous pourrez réessayer dans %(minutes)d minute.",
+        "Vous pourrez réessayer dans %(minutes)d minutes.",
+        exc.minutes,
+    ) % {"minutes": exc.minutes}
+    response = render(request, "core/too_many_attempts.html", {"message": message, "wait": wait}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def counts_unknown_links(limit: RateLimit):
+    """Decorate a view reached by a secret link: its 404 (an unknown link) counts against the
+    client's address, and an address past `limit` is refused (429) before the link is even read."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            ip = client_ip(request)
+            try:
+                limit.check(ip)
+            except RateLimited as exc:
+                return too_many_bad_links(request, exc)
+            response = view(request, *args, **kwargs)
+            if response.status_code == 404:
+                limit.hit(ip)
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def too_many_bad_links(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    """The refusal after too many unknown links (sign-in, invitation, resume) from one address."""
+    return too_many_attempts(request, exc, _(
+        "Trop de liens invalides ont été essayés depuis votre connexion. Vérifiez que le lien a été "
+        "copié en entier ; si le problème persiste, demandez un nouveau lien."
+    ))

@@ -1,0 +1,503 @@
+"""Who may open what: every URL of the site and every API operation, for each role.
+
+The matrix is complete by construction: the URL patterns come from the resolver and the API
+operations from the OpenAPI schema, and a pattern or an operation missing from the matrix fails
+the test. Adding a page means saying here who may open it.
+
+Each request runs in a savepoint that is rolled back, so that a deletion or a change made by an
+allowed role leaves the objects as they were for the next one. Every answer is also checked
+for the security headers (see check_headers).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import admin
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from grille.api.api import api
+
+from .conftest import ROLES, World
+
+LOGIN = "sign-in"  # 302 to the sign-in page, with the page asked for as `next`
+SIGNED = ROLES[1:]
+BOGUS_TOKEN = "jeton-inconnu-0000000000000000"
+
+
+@dataclass
+class Case:
+    """One request, and what each role must get back."""
+
+    method: str
+    url: Callable[[World], str]
+    expect: dict[str, int | str]
+    data: Callable[[World], dict[str, Any]] | None = None
+    private: bool = False  # someone's answers or data: never stored by a cache
+    label: str = ""
+
+
+def everyone(status: int) -> dict[str, int | str]:
+    return dict.fromkeys(ROLES, status)
+
+
+def signed_in(status: int = 200, **overrides: int) -> dict[str, int | str]:
+    return {"anonymous": LOGIN, **dict.fromkeys(SIGNED, status), **overrides}
+
+
+def team(member: int = 200, facilitator: int = 200) -> dict[str, int | str]:
+    """An organisation's page: its members, nobody else (404 as for a missing one)."""
+    return {"anonymous": LOGIN, **dict.fromkeys(SIGNED, 404), "member": member, "facilitator": facilitator}
+
+
+def study(analyst: int = 200) -> dict[str, int | str]:
+    """A campaign's page: its analysts only; an administrator is not one of them."""
+    return {"anonymous": LOGIN, **dict.fromkeys(SIGNED, 404), "analyst": analyst}
+
+
+def owned(owner: int = 200, anonymous: int | str = 404) -> dict[str, int | str]:
+    """A person's own object: everyone else gets the 404 of a missing one."""
+    return {**dict.fromkeys(ROLES, 404), "anonymous": anonymous, "owner": owner}
+
+
+def u(name: str, *args: Callable[[World], Any]) -> Callable[[World], str]:
+    return lambda w: reverse(name, args=[arg(w) for arg in args])
+
+
+def const(value: Any) -> Callable[[World], Any]:
+    return lambda w: value
+
+
+org = lambda w: w.org.uuid  # noqa: E731
+draft = lambda w: w.draft.uuid  # noqa: E731
+done = lambda w: w.submitted.uuid  # noqa: E731
+campaign = lambda w: w.campaign.uuid  # noqa: E731
+
+
+def upload(content: bytes) -> Callable[[World], dict[str, Any]]:
+    return lambda w: {"file": SimpleUploadedFile("fichier.csv", content, content_type="text/csv")}
+
+
+CAMPAIGN_FORM = {
+    "name": "Nouvelle étude", "wave_year": "2025", "opens_at": "2025-01-01T00:00", "closes_at": "2035-01-01T00:00",
+    "introduction": "", "consent_text": "J'accepte.", "threshold": "5",
+}
+
+# Every named URL of the site (the API and the admin have their own rules below).
+PAGES: dict[str, list[Case]] = {
+    "core:home": [Case("GET", u("core:home"), everyone(200))],
+    "core:framework": [Case("GET", u("core:framework"), everyone(200))],
+    "frameworks:crosswalk": [Case("GET", u("frameworks:crosswalk", lambda w: w.crosswalk.pk), everyone(200))],
+    "set_language": [Case("POST", u("set_language"), everyone(302), lambda w: {"language": "fr", "next": "/"})],
+    # Positionings: their owner only; the resume link is the key of whoever holds it.
+    "assessments:list": [Case("GET", u("assessments:list"), everyone(200), private=True)],
+    "assessments:start": [Case("POST", u("assessments:start"), everyone(302))],
+    "assessments:resume": [
+        Case("GET", lambda w: reverse("assessments:resume", args=[w.resume_raw]), everyone(302), private=True),
+        Case("GET", u("assessments:resume", const(BOGUS_TOKEN)), everyone(404), private=True, label="unknown link"),
+    ],
+    "assessments:resume_link": [Case("GET", u("assessments:resume_link", draft), owned(), private=True)],
+    "assessments:renew_link": [Case("POST", u("assessments:renew_link", draft), owned(302))],
+    "assessments:send_link": [
+        Case("POST", u("assessments:send_link", draft), owned(302), lambda w: {"token": w.resume_raw, "email": "moi@exemple.fr"}, private=True),
+    ],
+    "assessments:step": [
+        Case("GET", u("assessments:step", draft, const(1)), owned(), private=True),
+        Case("POST", u("assessments:step", draft, const(1)), owned(302), lambda w: {"1.1-niveau": "3"}, private=True),
+    ],
+    "assessments:autosave": [
+        Case("POST", u("assessments:autosave", draft, const("1.1")), owned(), lambda w: {"1.1-niveau": "3"}, private=True),
+    ],
+    "assessments:recap": [Case("GET", u("assessments:recap", draft), owned(), private=True)],
+    "assessments:submit": [Case("POST", u("assessments:submit", draft), owned(302))],
+    "assessments:profile": [Case("GET", u("assessments:profile", done), owned(), private=True)],
+    "assessments:profile_pdf": [Case("GET", u("assessments:profile_pdf", done), owned(), private=True)],
+    "assessments:export_json": [Case("GET", u("assessments:export_json", done), owned(), private=True)],
+    "assessments:delete": [
+        Case("GET", u("assessments:delete", done), owned(), private=True),
+        Case("POST", u("assessments:delete", done), owned(302), private=True),
+    ],
+    "assessments:peers": [Case("GET", u("assessments:peers", done), owned(), private=True)],
+    "assessments:peers_join": [
+        Case("POST", u("assessments:peers_join", done), owned(302), lambda w: {"structure_type": "epci", "consent": "on"}, private=True),
+    ],
+    "assessments:peers_leave": [Case("POST", u("assessments:peers_leave", done), owned(302), private=True)],
+    "assessments:read_through": [
+        Case("GET", u("assessments:read_through", done, lambda w: w.crosswalk.pk), owned(), private=True),
+    ],
+    # Accounts: signing in is open to all; a token belongs to its person.
+    "accounts:login": [
+        Case("GET", u("accounts:login"), everyone(200)),
+        Case("POST", u("accounts:login"), everyone(200), lambda w: {"email": "quelquun@exemple.fr"}),
+    ],
+    "accounts:login_confirm": [
+        Case("GET", lambda w: reverse("accounts:login_confirm", args=[w.login_raw]), everyone(200)),
+        Case("POST", lambda w: reverse("accounts:login_confirm", args=[w.login_raw]), everyone(302)),
+        Case("GET", u("accounts:login_confirm", const(BOGUS_TOKEN)), everyone(404), label="unknown link"),
+    ],
+    "accounts:logout": [Case("POST", u("accounts:logout"), everyone(302))],
+    "accounts:api_tokens": [
+        Case("GET", u("accounts:api_tokens"), signed_in(), private=True),
+        Case("POST", u("accounts:api_tokens"), signed_in(302), lambda w: {"name": "Tableur"}, private=True),
+    ],
+    "accounts:api_token_revoke": [
+        Case("POST", u("accounts:api_token_revoke", lambda w: w.owner_api_token.pk), owned(302, anonymous=LOGIN)),
+    ],
+    # Organisations: members read, facilitators change; the invitation link is a key.
+    "organisations:list": [Case("GET", u("organisations:list"), signed_in())],
+    "organisations:create": [
+        Case("GET", u("organisations:create"), signed_in()),
+        Case("POST", u("organisations:create"), signed_in(302), lambda w: {"name": "Réseau", "structure_type": "association"}),
+    ],
+    "organisations:join": [
+        Case("GET", lambda w: reverse("organisations:join", args=[w.invitation_raw]), everyone(200), private=True),
+        Case("POST", lambda w: reverse("organisations:join", args=[w.invitation_raw]), {**everyone(302), "anonymous": 200}, private=True),
+        Case("GET", u("organisations:join", const(BOGUS_TOKEN)), everyone(404), private=True, label="unknown link"),
+    ],
+    "organisations:home": [Case("GET", u("organisations:home", org), team(), private=True)],
+    "organisations:share": [
+        Case("GET", u("organisations:share", org), team(), private=True),
+        Case("POST", u("organisations:share", org), team(member=400, facilitator=400), lambda w: {"mode": "named"}, private=True),
+    ],
+    "organisations:withdraw": [Case("POST", u("organisations:withdraw", org), team(302, 302))],
+    "organisations:members": [Case("GET", u("organisations:members", org), team(), private=True)],
+    "organisations:invite": [Case("POST", u("organisations:invite", org), team(403, 302), lambda w: {"email": "", "days": "7"})],
+    "organisations:role": [
+        Case("POST", u("organisations:role", org, lambda w: w.other_member.pk), team(403, 302), lambda w: {"role": "facilitator"}),
+    ],
+    "organisations:remove_member": [
+        Case("POST", u("organisations:remove_member", org, lambda w: w.other_member.pk), team(403, 302)),
+    ],
+    "organisations:revoke_invitation": [
+        Case("POST", u("organisations:revoke_invitation", org, lambda w: w.invitation.pk), team(403, 302)),
+    ],
+    "organisations:decisions": [Case("GET", u("organisations:decisions", org), team(), private=True)],
+    "organisations:decision": [
+        Case("GET", u("organisations:decision", org, const("1.1")), team(), private=True),
+        Case("POST", u("organisations:decision", org, const("1.2")), team(403, 302), lambda w: {"mode": "partnership", "partner_types": ["association"]}),
+    ],
+    "organisations:comment": [
+        Case("POST", u("organisations:comment", org, const("1.2")), team(302, 302), lambda w: {"body": "Un avis"}),
+    ],
+    "organisations:actions": [
+        Case("GET", u("organisations:actions", org), team(), private=True),
+        Case("POST", u("organisations:actions", org), team(403, 302), lambda w: {"title": "Nouvelle action", "status": "todo"}),
+    ],
+    "organisations:action_edit": [
+        # Members see the plan, so the form too; only a facilitator's change is taken.
+        Case("GET", u("organisations:action_edit", org, lambda w: w.action.pk), team(), private=True),
+        Case("POST", u("organisations:action_edit", org, lambda w: w.action.pk), team(403, 302), lambda w: {"title": "Modifiée", "status": "todo"}),
+    ],
+    "organisations:action_status": [
+        Case("POST", u("organisations:action_status", org, lambda w: w.action.pk), team(403, 302), lambda w: {"status": "done"}),
+    ],
+    "organisations:action_delete": [Case("POST", u("organisations:action_delete", org, lambda w: w.action.pk), team(403, 302))],
+    "organisations:workshop": [Case("GET", u("organisations:workshop", org), team(), private=True)],
+    "organisations:workshop_live": [Case("GET", u("organisations:workshop_live", org), team(), private=True)],
+    "organisations:report_pdf": [Case("GET", u("organisations:report_pdf", org), team(), private=True)],
+    "organisations:team_xlsx": [Case("GET", u("organisations:team_xlsx", org), team(), private=True)],
+    # Studies: the campaign's analysts only; respondents reach theirs by their link.
+    "studies:list": [Case("GET", u("studies:list"), signed_in())],
+    "studies:create": [
+        Case("GET", u("studies:create"), signed_in(403, analyst=200, admin=200)),
+        Case("POST", u("studies:create"), signed_in(403, analyst=302, admin=302), lambda w: {**CAMPAIGN_FORM, "version": w.campaign.version_id}),
+    ],
+    "studies:home": [Case("GET", u("studies:home", campaign), study(), private=True)],
+    "studies:edit": [
+        Case("GET", u("studies:edit", campaign), study(), private=True),
+        Case("POST", u("studies:edit", campaign), study(302), lambda w: CAMPAIGN_FORM),
+    ],
+    "studies:questions": [
+        Case("GET", u("studies:questions", campaign), study(), private=True),
+        Case("POST", u("studies:questions", campaign), study(302), lambda w: {"label": "Votre service ?", "kind": "single", "options_text": "Un\nDeux"}),
+    ],
+    "studies:question_move": [
+        Case("POST", u("studies:question_move", campaign, lambda w: w.question.pk), study(302), lambda w: {"direction": "up"}),
+    ],
+    "studies:question_delete": [Case("POST", u("studies:question_delete", campaign, lambda w: w.question.pk), study(302))],
+    "studies:invitees": [
+        Case("GET", u("studies:invitees", campaign), study(), private=True),
+        Case("POST", u("studies:invitees", campaign), study(302), upload(b"nouvelle@exemple.fr\n")),
+    ],
+    "studies:send": [Case("POST", u("studies:send", campaign), study(302), lambda w: {"what": "reminders"})],
+    "studies:open_link": [Case("POST", u("studies:open_link", campaign), study(302))],
+    "studies:tracking": [Case("GET", u("studies:tracking", campaign), study(), private=True)],
+    "studies:dashboard": [Case("GET", u("studies:dashboard", campaign), study(), private=True)],
+    "studies:waves": [
+        Case("GET", u("studies:waves", campaign), study(), private=True),
+        Case("POST", u("studies:waves", campaign), study(400), lambda w: {"name": "Vague", "year": "2019", "source_format": "aggregates"}),
+    ],
+    "studies:crosswalk": [
+        Case("POST", u("studies:crosswalk", campaign, lambda w: w.wave.pk), study(302), upload(b"source;cible;poids\nQ1;1.2;1\n")),
+    ],
+    "studies:exports": [Case("GET", u("studies:exports", campaign), study(), private=True)],
+    "studies:export_microdata": [
+        Case("GET", u("studies:export_microdata", campaign, const("csv")), study(), private=True),
+        Case("GET", u("studies:export_microdata", campaign, const("xlsx")), study(), private=True),
+    ],
+    "studies:export_aggregates": [Case("GET", u("studies:export_aggregates", campaign), study(), private=True)],
+    "studies:report_pdf": [Case("GET", u("studies:report_pdf", campaign), study(), private=True)],
+    "studies:invited": [
+        Case("GET", lambda w: reverse("studies:invited", args=[w.invitee_raw]), everyone(200), private=True),
+        Case("GET", u("studies:invited", const(BOGUS_TOKEN)), everyone(404), private=True, label="unknown link"),
+    ],
+    "studies:open": [
+        Case("GET", lambda w: reverse("studies:open", args=[w.open_raw]), everyone(200), private=True),
+        Case("GET", u("studies:open", const(BOGUS_TOKEN)), everyone(404), private=True, label="unknown link"),
+    ],
+    "studies:profile": [Case("GET", u("studies:profile", lambda w: w.respondent.assessment.uuid), owned(), private=True)],
+    "studies:withdraw": [Case("POST", u("studies:withdraw", lambda w: w.respondent.assessment.uuid), owned(302))],
+}
+
+# The API's own pages, served by django-ninja beside the operations.
+API_PAGES: dict[str, list[Case]] = {
+    "api:openapi-json": [Case("GET", const("/api/v1/openapi.json"), everyone(200))],
+    "api:openapi-view": [Case("GET", const("/api/v1/docs"), everyone(200))],
+    # The root only exists for reverse(): it answers like any unknown API address.
+    "api:api-root": [Case("GET", const("/api/v1/"), everyone(404))],
+}
+
+TOKEN_OWN = {"anonymous": 401, **dict.fromkeys(SIGNED, 404)}
+
+# Every operation of the OpenAPI schema: "METHOD path" as the schema writes it. Each role calls
+# with its own token (anonymous without one).
+API_OPERATIONS: dict[str, Case] = {
+    "GET /api/v1/frameworks": Case("GET", const("/api/v1/frameworks"), everyone(200)),
+    "GET /api/v1/frameworks/{code}/versions": Case(
+        "GET", const("/api/v1/frameworks/pratiques-ingenierie-territoriale/versions"), everyone(200),
+    ),
+    "GET /api/v1/versions/{version_id}": Case("GET", lambda w: f"/api/v1/versions/{w.campaign.version_id}", everyone(200)),
+    "GET /api/v1/positionnements": Case("GET", const("/api/v1/positionnements"), {"anonymous": 401, **dict.fromkeys(SIGNED, 200)}, private=True),
+    "POST /api/v1/positionnements": Case("POST", const("/api/v1/positionnements"), {"anonymous": 401, **dict.fromkeys(SIGNED, 201)}, private=True),
+    "GET /api/v1/positionnements/{uuid}": Case("GET", lambda w: f"/api/v1/positionnements/{w.submitted.uuid}", {**TOKEN_OWN, "owner": 200}, private=True),
+    "DELETE /api/v1/positionnements/{uuid}": Case("DELETE", lambda w: f"/api/v1/positionnements/{w.submitted.uuid}", {**TOKEN_OWN, "owner": 204}, private=True),
+    "PUT /api/v1/positionnements/{uuid}/reponses/{code}": Case(
+        "PUT", lambda w: f"/api/v1/positionnements/{w.draft.uuid}/reponses/1.2", {**TOKEN_OWN, "owner": 200},
+        lambda w: {"level": "2", "wish": "oui", "carrying": "interne", "comment": ""}, private=True,
+    ),
+    "POST /api/v1/positionnements/{uuid}/envoi": Case("POST", lambda w: f"/api/v1/positionnements/{w.draft.uuid}/envoi", {**TOKEN_OWN, "owner": 200}, private=True),
+    "GET /api/v1/positionnements/{uuid}/profil": Case("GET", lambda w: f"/api/v1/positionnements/{w.submitted.uuid}/profil", {**TOKEN_OWN, "owner": 200}, private=True),
+    "GET /api/v1/structures/{uuid}/equipe": Case(
+        "GET", lambda w: f"/api/v1/structures/{w.org.uuid}/equipe", {**TOKEN_OWN, "member": 403, "facilitator": 200}, private=True,
+    ),
+    "GET /api/v1/etudes/{uuid}/resultats": Case("GET", lambda w: f"/api/v1/etudes/{w.campaign.uuid}/resultats", {**TOKEN_OWN, "analyst": 200}, private=True),
+}
+
+
+# --- Enumerating what exists ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str | None
+    route: str  # the full pattern, as the resolver writes it
+    namespace: str = field(default="")
+
+
+def all_routes() -> list[Route]:
+    def walk(patterns, prefix: str, namespace: str):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+            elif isinstance(pattern, URLPattern):
+                name = f"{namespace}{pattern.name}" if pattern.name else None
+                yield Route(name, prefix + str(pattern.pattern), namespace)
+
+    return list(walk(get_resolver().url_patterns, "", ""))
+
+
+def api_operations() -> list[str]:
+    schema = api.get_openapi_schema()
+    return [f"{method.upper()} {path}" for path, operations in schema["paths"].items() for method in operations]
+
+
+def test_every_url_and_api_operation_is_in_the_matrix(db):
+    routes = all_routes()
+    admin_routes = [r for r in routes if r.route.startswith("admin/")]
+    api_routes = [r for r in routes if r.route.startswith("api/v1/")]
+    site_routes = [r for r in routes if r not in admin_routes and r not in api_routes]
+
+    unnamed = [r.route for r in site_routes + api_routes if r.name is None]
+    missing_pages = sorted({r.name for r in site_routes if r.name} - set(PAGES))
+    stale_pages = sorted(set(PAGES) - {r.name for r in site_routes})
+    missing_api_pages = sorted(
+        {r.name for r in api_routes if r.name and r.name.replace("api:", "") in {"openapi-json", "openapi-view", "api-root"}}
+        - set(API_PAGES)
+    )
+    operations = api_operations()
+    missing_operations = sorted(set(operations) - set(API_OPERATIONS))
+    stale_operations = sorted(set(API_OPERATIONS) - set(operations))
+    # Every API address the resolver knows is one of the schema's paths or one of the API pages.
+    api_paths = {op.split(" ", 1)[1] for op in operations}
+    stray_api_routes = sorted(
+        r.route for r in api_routes
+        if "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.route) not in api_paths
+        and r.name not in API_PAGES
+    )
+
+    assert (unnamed, missing_pages, stale_pages, missing_api_pages, missing_operations, stale_operations, stray_api_routes) == (
+        [], [], [], [], [], [], [],
+    ), "Classez chaque nouvelle adresse dans tests/security/test_access_matrix.py"
+    assert admin_routes, "the admin is mounted under /admin/"
+
+
+# --- Checking answers ----------------------------------------------------------------------------
+
+
+def check_headers(response: HttpResponse, *, private: bool, signed_in: bool) -> list[str]:
+    """The headers every answer carries; empty when all is well."""
+    problems = []
+    policy = response.get("Content-Security-Policy", "")
+    directives = {d.strip().split(" ", 1)[0]: d.strip() for d in policy.split(";") if d.strip()}
+    if not policy:
+        problems.append("no Content-Security-Policy")
+    if "unsafe-inline" in directives.get("script-src", "unsafe-inline") or "unsafe-inline" in directives.get("default-src", ""):
+        problems.append(f"script-src allows inline script: {policy!r}")
+    if directives.get("frame-ancestors") != "frame-ancestors 'none'":
+        problems.append("no frame-ancestors 'none'")
+    if response.get("X-Content-Type-Options") != "nosniff":
+        problems.append("no X-Content-Type-Options: nosniff")
+    if response.get("Referrer-Policy") != "same-origin":
+        problems.append(f"Referrer-Policy is {response.get('Referrer-Policy')!r}")
+    if (signed_in or (private and 200 <= response.status_code < 300)) and "no-store" not in response.get("Cache-Control", ""):
+        problems.append(f"Cache-Control is {response.get('Cache-Control')!r}, not no-store")
+    return problems
+
+
+def outcome(response: HttpResponse, expected: int | str) -> bool:
+    if expected == LOGIN:
+        return response.status_code == 302 and response["Location"].startswith(reverse("accounts:login") + "?next=")
+    return response.status_code == expected
+
+
+def request(client: Client, case: Case, world: World, **extra) -> HttpResponse:
+    url = case.url(world)
+    data = case.data(world) if case.data else None
+    # Undone after each request, cookies included (signing in or out changes the session): the
+    # next request finds the objects and the browser as they were.
+    cookies = copy.deepcopy(client.cookies)
+    with transaction.atomic():
+        if extra.get("json"):
+            extra.pop("json")
+            response = client.generic(case.method, url, json.dumps(data) if data else "", content_type="application/json", **extra)
+        elif case.method == "GET":
+            response = client.get(url, **extra)
+        else:
+            response = client.generic(case.method, url, **extra) if data is None else getattr(client, case.method.lower())(url, data, **extra)
+        transaction.set_rollback(True)
+    client.cookies = cookies
+    return response
+
+
+def describe(response: HttpResponse) -> str:
+    where = f" → {response['Location']}" if response.has_header("Location") else ""
+    return f"{response.status_code}{where}"
+
+
+def test_every_page_answers_each_role_as_the_matrix_says(world):
+    failures, checked = [], 0
+    for name, cases in {**PAGES, **API_PAGES}.items():
+        for case in cases:
+            for role in ROLES:
+                response = request(world.clients[role], case, world)
+                checked += 1
+                label = f"{case.method} {name}{' (' + case.label + ')' if case.label else ''} as {role}"
+                if not outcome(response, case.expect[role]):
+                    failures.append(f"{label}: got {describe(response)}, expected {case.expect[role]}")
+                # Judged on who the answer was for: signing out answers someone signed out.
+                signed = response.wsgi_request.user.is_authenticated
+                failures += [f"{label}: {p}" for p in check_headers(response, private=case.private, signed_in=signed)]
+
+    assert failures == [], f"{len(failures)} violations in {checked} requests:\n" + "\n".join(failures)
+
+
+def test_every_api_operation_answers_each_role_as_the_matrix_says(world):
+    failures = []
+    anonymous = Client()
+    for operation, case in API_OPERATIONS.items():
+        for role in ROLES:
+            token = world.api_tokens[role]
+            extra = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+            response = request(anonymous, case, world, json=True, **extra)
+            if not outcome(response, case.expect[role]):
+                failures.append(f"{operation} as {role}: got {response.status_code} {response.content[:200]!r}, expected {case.expect[role]}")
+            failures += [f"{operation} as {role}: {p}" for p in check_headers(response, private=case.private, signed_in=False)]
+
+    assert failures == [], f"{len(failures)} violations:\n" + "\n".join(failures)
+
+
+# --- The admin ----------------------------------------------------------------------------------
+
+ADMIN_OPEN = {"admin:login"}  # the sign-in form itself
+ADMIN_POST_ONLY = {"admin:logout"}
+
+
+def sample_path(route: str) -> str:
+    """A concrete address for a pattern: converters get a plausible value, regex groups their
+    first alternative."""
+    path = re.sub(r"<int:\w+>", "1", route)
+    path = re.sub(r"<path:\w+>", "1", path)
+    path = re.sub(r"<(?:str:)?\w+>", "x", path)
+    path = re.sub(r"\(\?P<\w+>([^|)]+)[^)]*\)", r"\1", path)  # (?P<app_label>accounts|…) → accounts
+    path = path.replace("^", "").replace("$", "").replace(".*", "x")
+    return "/" + path
+
+
+def test_every_admin_address_requires_staff(world):
+    admin_login = reverse("admin:login")
+    failures = []
+    routes = [r for r in all_routes() if r.route.startswith("admin/") and r.name not in ADMIN_OPEN]
+    for route in routes:
+        path = sample_path(route.route)
+        for role in ("anonymous", "member", "analyst"):
+            client = world.clients[role]
+            response = client.post(path) if route.name in ADMIN_POST_ONLY else client.get(path)
+            if route.name in ADMIN_POST_ONLY:
+                # Signing out of the admin signs out of nothing one did not have.
+                ok = response.status_code in (200, 302) and admin_login not in response.get("Location", "x")
+                if role != "anonymous":
+                    world.clients[role].force_login(world.users[role])
+            else:
+                ok = response.status_code == 302 and response["Location"].startswith(admin_login)
+            if not ok and route.name not in ADMIN_POST_ONLY:
+                failures.append(f"{route.name or route.route} ({path}) as {role}: {describe(response)}")
+            failures += [f"{path} as {role}: {p}" for p in check_headers(response, private=False, signed_in=role != "anonymous")]
+
+    assert len(routes) > 50
+    assert failures == [], "\n".join(failures)
+
+
+def test_staff_open_the_admin_index_and_every_model_list_and_form(world):
+    paths = [reverse("admin:index")]
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        paths.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        if model_admin.has_add_permission(_FakeRequest(world.users["admin"])):
+            paths.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
+        paths.append(reverse("admin:app_list", args=[opts.app_label]))
+    failures = []
+    for path in dict.fromkeys(paths):
+        staff = world.clients["admin"].get(path)
+        member = world.clients["member"].get(path)
+        if staff.status_code != 200:
+            failures.append(f"{path} as admin: {describe(staff)}")
+        if not (member.status_code == 302 and member["Location"].startswith(reverse("admin:login"))):
+            failures.append(f"{path} as member: {describe(member)}")
+        failures += [f"{path} as admin: {p}" for p in check_headers(staff, private=False, signed_in=True)]
+
+    assert failures == [], "\n".join(failures)
+
+
+class _FakeRequest:
+    def __init__(self, user):
+        self.user = user
