@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test install migrate clean messages check
+.PHONY: run test install migrate clean messages check chaos
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test: install
 	fi
 	$(PY) -m ruff check grille tests
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Never part of `make test`: the heavy reliability tests (marker chaos) on PostgreSQL. They kill
+# gunicorn workers, cut database connections and restart the PostgreSQL cluster (pg_ctlcluster).
+CHAOS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+chaos: install
+	DATABASE_URL=$(CHAOS_DATABASE_URL) $(PY) -m pytest --chaos -m chaos tests/reliability $(PYTEST_ARGS)
 
 check: install
 	$(PY) -m pytest -q -m "not browser"

@@ -34,3 +34,21 @@ def version(db):
 @pytest.fixture
 def grid(version):
     return get_grid(version)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--chaos", action="store_true", default=False,
+        help="also run the heavy reliability tests marked chaos (make chaos); they restart PostgreSQL",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    # Deselected, not skipped: CI fails on any skipped test, and `make test` must never
+    # kill workers for minutes or restart the PostgreSQL cluster.
+    if config.getoption("--chaos"):
+        return
+    kept = [item for item in items if item.get_closest_marker("chaos") is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("chaos")])
+        items[:] = kept

@@ -68,6 +68,9 @@ class Answer(models.Model):
     carrying = models.ForeignKey(DimensionOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     comment = models.TextField(_("commentaire"), max_length=COMMENT_MAX_LENGTH, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the person made the saved change, in milliseconds since the epoch by their browser's
+    # clock (sent by autosave): a change made earlier in another tab, arriving later, loses.
+    edited_at_client = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("réponse")

@@ -118,6 +118,34 @@ def _lock_draft(assessment: Assessment) -> Assessment:
     return locked
 
 
+def _write_answer(locked: Assessment, values: dict, *, edited_at: int | None) -> bool:
+    """Create or update one answer of a locked draft; False when a later edit is already stored."""
+    values = dict(values)
+    practice_id = values.pop("practice_id")
+    if edited_at is not None:
+        stored = (
+            Answer.objects.filter(assessment=locked, practice_id=practice_id)
+            .values_list("edited_at_client", flat=True)
+            .first()
+        )
+        # Equal stamps are applied: a retry of the same change must not be refused.
+        if stored is not None and edited_at < stored:
+            return False
+        values["edited_at_client"] = edited_at
+    try:
+        with transaction.atomic():
+            Answer.objects.update_or_create(assessment=locked, practice_id=practice_id, defaults=values)
+    except IntegrityError:
+        # Another transaction inserted the row first (only possible on
+        # databases where the lock above is a no-op): update it instead.
+        Answer.objects.filter(assessment=locked, practice_id=practice_id).update(**values)
+    return True
+
+
+def _answered(assessment: Assessment) -> int:
+    return Answer.objects.filter(assessment=assessment, level__isnull=False).count()
+
+
 def save_answers(*, assessment: Assessment, items: list[AnswerInput]) -> int:
     """Save the answers to some practices of a draft positioning, all or nothing.
 
@@ -129,16 +157,36 @@ def save_answers(*, assessment: Assessment, items: list[AnswerInput]) -> int:
     with transaction.atomic():
         locked = _lock_draft(assessment)
         for values in resolved:
-            practice_id = values.pop("practice_id")
-            try:
-                with transaction.atomic():
-                    Answer.objects.update_or_create(assessment=locked, practice_id=practice_id, defaults=values)
-            except IntegrityError:
-                # Another transaction inserted the row first (only possible on
-                # databases where the lock above is a no-op): update it instead.
-                Answer.objects.filter(assessment=locked, practice_id=practice_id).update(**values)
+            _write_answer(locked, values, edited_at=None)
         Assessment.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
-        return Answer.objects.filter(assessment=locked, level__isnull=False).count()
+        return _answered(locked)
+
+
+@dataclass(frozen=True)
+class AutosaveResult:
+    applied: bool
+    answered: int
+    # The answer as stored, given only when the save was not applied.
+    stored: Answer | None = None
+
+
+def autosave_answer(*, assessment: Assessment, item: AnswerInput, edited_at: int | None) -> AutosaveResult:
+    """Save one practice as the questionnaire's autosave sends it, unless a later edit is stored.
+
+    ``edited_at`` is when the person made the change (milliseconds since the epoch, by
+    their browser's clock). Two tabs may have their saves arrive out of order: a save
+    older than the stored one is not applied, and the stored answer is returned so the
+    page can show it. Without a stamp the save is applied, as save_answers does, and
+    the stored stamp is left as it is.
+    """
+    values = _resolve(assessment, item)
+    with transaction.atomic():
+        locked = _lock_draft(assessment)
+        if not _write_answer(locked, values, edited_at=edited_at):
+            stored = Answer.objects.get(assessment=locked, practice_id=values["practice_id"])
+            return AutosaveResult(applied=False, answered=_answered(locked), stored=stored)
+        Assessment.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
+        return AutosaveResult(applied=True, answered=_answered(locked))
 
 
 def submit_assessment(*, assessment: Assessment) -> Assessment:

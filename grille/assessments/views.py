@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from functools import wraps
 
 from django.contrib import messages
@@ -216,6 +217,26 @@ def step(request: HttpRequest, uuid, number: int) -> HttpResponse:
     return redirect("assessments:step", uuid=assessment.uuid, number=number)
 
 
+# A browser clock this far ahead would make its tab win over every later change: its stamp is ignored.
+EDIT_STAMP_MAX_AHEAD_MS = 24 * 60 * 60 * 1000
+
+
+def _edit_stamp(request: HttpRequest) -> int | None:
+    """When the person made the change, as autosave.js sends it (ms since the epoch), or None.
+
+    ValueError when the stamp is not a plain whole number.
+    """
+    raw = request.POST.get("edited_at", "")
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 15:
+        raise ValueError(raw)
+    stamp = int(raw)
+    if stamp > time.time() * 1000 + EDIT_STAMP_MAX_AHEAD_MS:
+        return None
+    return stamp
+
+
 @private
 @require_POST
 def autosave(request: HttpRequest, uuid, code: str) -> JsonResponse:
@@ -225,14 +246,29 @@ def autosave(request: HttpRequest, uuid, code: str) -> JsonResponse:
     if practice is None:
         return JsonResponse({"ok": False, "message": _("Cette pratique n'existe pas dans la grille.")}, status=404)
     form = PracticeAnswerForm(request.POST, grid=grid, practice=practice)
+    try:
+        edited_at = _edit_stamp(request)
+    except ValueError:
+        return JsonResponse({"ok": False, "message": _("Non enregistré : corrigez la saisie.")}, status=400)
     if not form.is_valid():
         errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
         return JsonResponse({"ok": False, "message": _("Non enregistré : corrigez la saisie."), "errors": errors}, status=400)
     try:
-        answered = services.save_answers(assessment=assessment, items=[_item_from_form(form)])
+        result = services.autosave_answer(assessment=assessment, item=_item_from_form(form), edited_at=edited_at)
     except services.AssessmentError as exc:
         return JsonResponse({"ok": False, "message": str(exc)}, status=exc.status)
-    return JsonResponse({"ok": True, "message": _("Enregistré"), "answered": answered, "total": len(grid.practices)})
+    if result.stored is not None:
+        # A later change, made in another tab, is saved: the page shows it instead of this one.
+        stored = _initial(grid, {practice.code: result.stored}, practice)
+        return JsonResponse({
+            "ok": True,
+            "stale": True,
+            "message": _("Une valeur plus récente a été enregistrée depuis un autre onglet : elle est affichée ici."),
+            "values": {form.add_prefix(name): value for name, value in stored.items()},
+            "answered": result.answered,
+            "total": len(grid.practices),
+        })
+    return JsonResponse({"ok": True, "message": _("Enregistré"), "answered": result.answered, "total": len(grid.practices)})
 
 
 @private

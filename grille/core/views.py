@@ -1,5 +1,6 @@
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from grille.frameworks.selectors import get_default_version, get_grid
@@ -33,4 +34,6 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/error.html", {"message_key": "500"}, status=500)
+    # The database may be what failed: rendered without the request, so that no context
+    # processor reads the session or the user (a second error would leave a bare page).
+    return HttpResponse(render_to_string("core/error.html", {"message_key": "500"}), status=500)

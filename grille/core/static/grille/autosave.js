@@ -43,6 +43,8 @@
 
   // One queue per practice: requests leave in order and only the latest
   // pending state is sent, so the last change made is the last one saved.
+  // Each save carries when the change was made (editedAt): when another tab
+  // saved a later change first, the server keeps it and sends it back.
   function Saver(fieldset, form) {
     this.fieldset = fieldset;
     this.form = form;
@@ -51,13 +53,25 @@
     this.inFlight = false;
     this.pending = false;
     this.retryDelay = 1000;
+    this.editedAt = 0;
   }
+  Saver.prototype.touch = function () {
+    // Strictly increasing, even for two changes within one millisecond.
+    this.editedAt = Math.max(Date.now(), this.editedAt + 1);
+  };
+  Saver.prototype.show = function (values) {
+    this.fieldset.querySelectorAll("input, textarea").forEach(function (el) {
+      if (!Object.prototype.hasOwnProperty.call(values, el.name)) { return; }
+      if (el.type === "radio") { el.checked = values[el.name] === el.value; } else { el.value = values[el.name]; }
+    });
+  };
   Saver.prototype.payload = function () {
     var data = new URLSearchParams();
     this.fieldset.querySelectorAll("input, textarea").forEach(function (el) {
       if (el.type === "radio" && !el.checked) { return; }
       data.append(el.name, el.value);
     });
+    if (this.editedAt) { data.append("edited_at", String(this.editedAt)); }
     return data;
   };
   Saver.prototype.schedule = function () {
@@ -66,6 +80,7 @@
   };
   Saver.prototype.send = function () {
     var self = this;
+    var sentEditedAt = self.editedAt;
     self.pending = false;
     self.inFlight = true;
     setStatus(self.status, t.saving, "saving");
@@ -79,7 +94,11 @@
         self.inFlight = false;
         if (response.ok && body.ok) {
           self.retryDelay = 1000;
-          if (!self.pending) { setStatus(self.status, body.message || t.saved, "saved"); }
+          // Shown only if nothing was changed here since: a newer change then wins.
+          if (body.stale && body.values && !self.pending && self.editedAt === sentEditedAt) {
+            self.show(body.values);
+            setStatus(self.status, body.message, "stale");
+          } else if (!self.pending) { setStatus(self.status, body.message || t.saved, "saved"); }
           updateProgress(body.answered);
           updateStepCount(self.form);
         } else {
@@ -105,9 +124,10 @@
     form.querySelectorAll("fieldset.practice[data-autosave-url]").forEach(function (fieldset) {
       var saver = new Saver(fieldset, form);
       var timer = null;
-      fieldset.addEventListener("change", function () { clearTimeout(timer); saver.schedule(); });
+      fieldset.addEventListener("change", function () { clearTimeout(timer); saver.touch(); saver.schedule(); });
       fieldset.addEventListener("input", function (event) {
         if (event.target.tagName !== "TEXTAREA") { return; }
+        saver.touch();
         clearTimeout(timer);
         timer = setTimeout(function () { saver.schedule(); }, 700);
       });
