@@ -46,8 +46,9 @@ check: install
 FR_PO := grille/locale/fr/LC_MESSAGES/django.po
 messages: install
 	cd grille && GRILLE_DEV=1 ../$(PY) ../manage.py makemessages -l en -l fr --no-obsolete
-	msgen $(FR_PO) -o $(FR_PO)
 	sed -i -e '0,/^#, fuzzy$$/{/^#, fuzzy$$/d}' -e 's/^"Language: \\n"$$/"Language: fr\\n"/' $(FR_PO)
+	msgattrib --clear-fuzzy --empty --clear-previous $(FR_PO) -o $(FR_PO)
+	msgen $(FR_PO) -o $(FR_PO)
 	cd grille && GRILLE_DEV=1 ../$(PY) ../manage.py compilemessages
 
 clean:
