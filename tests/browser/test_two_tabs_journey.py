@@ -3,15 +3,12 @@ arrives after a later change made in the other tab shows that later value, and s
 
 import re
 
-import pytest
-
 from grille.assessments.models import Answer
-from tests.browser.conftest import assert_accessible, browser, new_context, site  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.browser
+from .conftest import assert_accessible
 
 
-def test_tab_whose_earlier_change_arrives_late_shows_the_later_value(site, new_context):  # noqa: F811
+def test_tab_whose_earlier_change_arrives_late_shows_the_later_value(site, new_context):
     context = new_context()
     first = context.new_page()
     first.goto(site + "/")
