@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test install migrate clean messages check chaos
+.PHONY: run test install migrate clean messages check bench chaos
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ test: install
 	fi
 	$(PY) -m ruff check grille tests
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Never part of `make test`: gunicorn + PostgreSQL + locust, figures against floors (benchmarks/README.md).
+# Quicker: make bench BENCH_ARGS="--quick --sizes 10000"
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(PY) -m benchmarks.bench $(BENCH_ARGS)
 
 # Never part of `make test`: the heavy reliability tests (marker chaos) on PostgreSQL. They kill
 # gunicorn workers, cut database connections and restart the PostgreSQL cluster (pg_ctlcluster).

@@ -174,13 +174,14 @@ class Figure:
 
 
 def measure(fns: dict[str, Callable[[], Any]], *, runs: int, warmup: int, memory: bool = False,
-            log: Callable[[str], None] = lambda _m: None) -> dict[str, Figure]:
+            queries: bool = True, log: Callable[[str], None] = lambda _m: None) -> dict[str, Figure]:
     """Median wall time of `runs` calls of each function after `warmup` untimed ones.
 
     The functions of a group (a figure and its floor) take turns, round after round, so that
     whatever else the machine does weighs on both alike and their ratio stays fair. Then,
-    untimed, the number of queries of one call and (if asked) its peak Python memory under
-    tracemalloc, which slows a call down too much to be timed with it."""
+    untimed, the number of queries of one call (unless ``queries`` is false: one call more is
+    too long for some figures) and (if asked) its peak Python memory under tracemalloc, which
+    slows a call down too much to be timed with it."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -199,9 +200,10 @@ def measure(fns: dict[str, Callable[[], Any]], *, runs: int, warmup: int, memory
     figures = {}
     for name, fn in fns.items():
         figure = Figure(median_s=statistics.median(times[name]), runs_s=times[name])
-        with CaptureQueriesContext(connection) as captured:
-            fn()
-        figure.queries = len(captured)
+        if queries:
+            with CaptureQueriesContext(connection) as captured:
+                fn()
+            figure.queries = len(captured)
         if memory:
             gc.collect()
             tracemalloc.start()
@@ -707,21 +709,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-
+def open_bench_database(database: str):
+    """Create (if needed), migrate and open the benchmark database; returns its URL and a logger
+    that prints the time elapsed since the start with each message."""
     began = time.perf_counter()
 
     def log(message: str) -> None:
         # Elapsed time rather than the clock: Django setup switches the process to TIME_ZONE.
         print(f"[{time.perf_counter() - began:7.1f} s] {message}", file=sys.stderr, flush=True)
 
-    url = bench_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL), args.database)
+    url = bench_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL), database)
     if ensure_database(url):
-        log(f"created database {args.database}")
+        log(f"created database {database}")
     setup_django(url)
     prepare_schema(log)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    return url, log
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    _url, log = open_bench_database(args.database)
 
     if args.prepare_only:
         for size in args.sizes:

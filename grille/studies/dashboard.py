@@ -79,12 +79,52 @@ class Dashboard:
     segment_practices: dict[str, dict[str, MeanCell]] = field(default_factory=dict)
 
 
-def completed_respondents(campaign: Campaign, filters: dict[str, str] | None = None) -> QuerySet[Respondent]:
-    """Respondents who submitted, narrowed by profile answers (question code -> option code, all must hold)."""
+def filter_question_ids(campaign: Campaign, filters: dict[str, str] | None) -> dict[str, int] | None:
+    """The ids of this campaign's profile questions named by the filters' codes, looked up once;
+    None when a code is not one of its questions (then nobody matches the filters)."""
+    if not filters:
+        return {}
+    ids = dict(ProfileQuestion.objects.filter(campaign=campaign, code__in=list(filters)).values_list("code", "pk"))
+    return ids if len(ids) == len(filters) else None
+
+
+def _profile_conditions(filters: dict[str, str] | None, question_ids: dict[str, int], respondent: str) -> list[Exists]:
+    # By question id: matching the code would look through the questions of every campaign.
+    return [
+        Exists(ProfileAnswer.objects.filter(respondent_id=OuterRef(respondent), question_id=question_ids[code], option=option))
+        for code, option in (filters or {}).items()
+    ]
+
+
+def completed_respondents(
+    campaign: Campaign, filters: dict[str, str] | None = None, *, question_ids: dict[str, int] | None = None
+) -> QuerySet[Respondent]:
+    """Respondents who submitted, narrowed by profile answers (question code -> option code, all must hold).
+
+    ``question_ids`` is ``filter_question_ids(campaign, filters)`` when the caller already has it."""
     qs = Respondent.objects.filter(campaign=campaign, assessment__status=AssessmentStatus.SUBMITTED)
-    for code, option in (filters or {}).items():
-        qs = qs.filter(Exists(ProfileAnswer.objects.filter(respondent=OuterRef("pk"), question__code=code, option=option)))
-    return qs
+    if not filters:
+        return qs
+    ids = question_ids if question_ids is not None else filter_question_ids(campaign, filters)
+    return qs.none() if ids is None else qs.filter(*_profile_conditions(filters, ids, "pk"))
+
+
+def completed_answers(
+    campaign: Campaign, filters: dict[str, str] | None = None, *, question_ids: dict[str, int] | None = None
+) -> QuerySet[Answer]:
+    """The answers of the respondents who submitted, narrowed like ``completed_respondents``.
+
+    Joined straight from the answer to its respondent rather than through a subquery of
+    respondents: with the joins each figure adds, the subquery took PostgreSQL past
+    from_collapse_limit (8) and into poor plans (9.7 times the hand-written SQL on a filtered
+    dashboard of 10 000 respondents)."""
+    qs = Answer.objects.filter(
+        assessment__study_respondent__campaign=campaign, assessment__status=AssessmentStatus.SUBMITTED
+    )
+    if not filters:
+        return qs
+    ids = question_ids if question_ids is not None else filter_question_ids(campaign, filters)
+    return qs.none() if ids is None else qs.filter(*_profile_conditions(filters, ids, "assessment__study_respondent"))
 
 
 def _mean_cell(n: int, total: float, squares: float, k: int) -> MeanCell:
@@ -130,12 +170,13 @@ def build_dashboard(campaign: Campaign, *, filters: dict[str, str] | None = None
     grid = get_grid(campaign.version_id)
     k = campaign.threshold
     filters = filters or {}
-    respondents = completed_respondents(campaign, filters)
+    question_ids = filter_question_ids(campaign, filters)
+    respondents = completed_respondents(campaign, filters, question_ids=question_ids)
     n = respondents.count()
     # A filtered view is published beside the whole campaign: the people it leaves out
     # (the whole minus the filtered) must not be a small group either.
     everyone = completed_respondents(campaign).count() if filters else n
-    answers = Answer.objects.filter(assessment__study_respondent__in=respondents)
+    answers = completed_answers(campaign, filters, question_ids=question_ids)
     hidden = n < k or 0 < everyone - n < k
     dashboard = Dashboard(
         campaign=campaign, grid=grid, k=k, filters=filters, respondents=n, population_suppressed=hidden,
@@ -154,10 +195,7 @@ def build_dashboard(campaign: Campaign, *, filters: dict[str, str] | None = None
     dashboard.axes = [(a, _mean_cell(*axis_stats.get((axis_ids[a.code],), (0, 0.0, 0.0)), k)) for a in grid.axes]
 
     level_counts = _level_counts(answers)
-    overall_counts = (
-        _level_counts(Answer.objects.filter(assessment__study_respondent__in=completed_respondents(campaign)))
-        if filters else None
-    )
+    overall_counts = _level_counts(completed_answers(campaign)) if filters else None
     partnership_ids = [o.id for o in grid.carrying.options if o.partnership]
     per_practice = {
         row["practice_id"]: row

@@ -84,6 +84,8 @@ class MicrodataExporter(Exporter):
         self.grid: g.Grid = get_grid(campaign.version_id)
         self.questions = list(ProfileQuestion.objects.filter(campaign=campaign).order_by("position", "id"))
         self.filename = f"microdonnees-{_stem(campaign)}"
+        # Grid.practices builds a new tuple on each access: once here, not once per row.
+        self.practices = self.grid.practices
         self.variables = self._variables()
         self._options = {
             role: {o.id: o for o in self.grid.dimensions[role].options} for role in ("level", "wish", "carrying")
@@ -175,7 +177,7 @@ class MicrodataExporter(Exporter):
             yield from self._chunk_rows(chunk)
 
     def _chunk_rows(self, chunk: list[tuple]) -> Iterator[list]:
-        grid, options = self.grid, self._options
+        practices, options = self.practices, self._options
         answers: dict[int, dict[int, tuple]] = defaultdict(dict)
         for assessment_id, practice_id, level_id, wish_id, carrying_id in (
             Answer.objects.filter(assessment_id__in=[r[3] for r in chunk])
@@ -207,7 +209,7 @@ class MicrodataExporter(Exporter):
                     # A single-choice question holds one option; sorted keeps a corrupt row stable.
                     row.append(sorted(picked)[0] if picked else None)
             given = answers.get(assessment_id, {})
-            for practice in grid.practices:
+            for practice in practices:
                 level_id, wish_id, carrying_id = given.get(practice.id, (None, None, None))
                 level = options["level"].get(level_id)
                 wish = options["wish"].get(wish_id)
