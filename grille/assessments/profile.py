@@ -92,6 +92,14 @@ class Profile:
     def situation_score(self, code: str) -> GroupScore | None:
         return next((s for s in self.situations if s.code == code), None)
 
+    @property
+    def practices_by_situation(self) -> list[tuple[g.Situation, list[PracticeScore]]]:
+        """Each situation with the scores of its practices, in the grid's order."""
+        by_code: dict[str, list[PracticeScore]] = {}
+        for score in self.practices:
+            by_code.setdefault(score.practice.situation_code, []).append(score)
+        return [(situation, by_code.get(situation.code, [])) for situation in self.grid.situations]
+
 
 def _group(code: str, label: str, scores: list[PracticeScore]) -> GroupScore:
     values = [s.value for s in scores if s.value is not None]

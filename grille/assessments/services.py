@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -122,23 +123,25 @@ def _write_answer(locked: Assessment, values: dict, *, edited_at: int | None) ->
     """Create or update one answer of a locked draft; False when a later edit is already stored."""
     values = dict(values)
     practice_id = values.pop("practice_id")
+    values["updated_at"] = timezone.now()  # update() does not fill auto_now fields
+    existing = Answer.objects.filter(assessment=locked, practice_id=practice_id)
     if edited_at is not None:
-        stored = (
-            Answer.objects.filter(assessment=locked, practice_id=practice_id)
-            .values_list("edited_at_client", flat=True)
-            .first()
-        )
-        # Equal stamps are applied: a retry of the same change must not be refused.
-        if stored is not None and edited_at < stored:
-            return False
         values["edited_at_client"] = edited_at
+        # Equal stamps are applied: a retry of the same change must not be refused.
+        not_later = Q(edited_at_client__isnull=True) | Q(edited_at_client__lte=edited_at)
+        if existing.filter(not_later).update(**values):
+            return True
+        if existing.exists():
+            return False  # a later edit is stored
+    elif existing.update(**values):
+        return True
+    # No answer yet: the positioning's row lock keeps a concurrent save of this positioning
+    # out, so the insert is alone (on SQLite, where the lock is a no-op, writes are serialised).
     try:
         with transaction.atomic():
-            Answer.objects.update_or_create(assessment=locked, practice_id=practice_id, defaults=values)
+            Answer.objects.create(assessment=locked, practice_id=practice_id, **values)
     except IntegrityError:
-        # Another transaction inserted the row first (only possible on
-        # databases where the lock above is a no-op): update it instead.
-        Answer.objects.filter(assessment=locked, practice_id=practice_id).update(**values)
+        existing.update(**values)
     return True
 
 

@@ -9,6 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -347,7 +348,7 @@ def profile(request: HttpRequest, uuid) -> HttpResponse:
 def profile_pdf(request: HttpRequest, uuid) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     context = _profile_context(request, assessment, chart_id="radar-chart-pdf")
-    date = (assessment.submitted_at or assessment.created_at).date().isoformat()
+    date = timezone.localdate(assessment.submitted_at or assessment.created_at).isoformat()
     return render_pdf(request, "assessments/profile_pdf.html", context, filename=f"fiche-positionnement-{date}.pdf")
 
 

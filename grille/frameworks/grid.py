@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,23 @@ class Dimension:
     help_text: str
     options: tuple[Option, ...]
 
+    # Lookups are cached on the instance (grids are immutable and kept for the life of the
+    # process): pages and the team map call them once per cell.
+    @cached_property
+    def _by_code(self) -> dict[str, Option]:
+        return {o.code: o for o in self.options}
+
+    @cached_property
+    def _by_id(self) -> dict[int, Option]:
+        return {o.id: o for o in self.options}
+
     def option_by_code(self, code: str) -> Option | None:
-        return next((o for o in self.options if o.code == code), None)
+        return self._by_code.get(code)
 
     def option_by_id(self, option_id: int | None) -> Option | None:
-        return next((o for o in self.options if o.id == option_id), None)
+        return self._by_id.get(option_id)
 
-    @property
+    @cached_property
     def max_value(self) -> int:
         return max((o.value for o in self.options if o.value is not None), default=0)
 
@@ -67,7 +78,7 @@ class Axis:
     description: str
     situations: tuple[Situation, ...]
 
-    @property
+    @cached_property
     def practices(self) -> tuple[Practice, ...]:
         return tuple(p for s in self.situations for p in s.practices)
 
@@ -83,19 +94,27 @@ class Grid:
     axes: tuple[Axis, ...]
     dimensions: dict[str, Dimension] = field(hash=False)
 
-    @property
+    @cached_property
     def situations(self) -> tuple[Situation, ...]:
         return tuple(s for a in self.axes for s in a.situations)
 
-    @property
+    @cached_property
     def practices(self) -> tuple[Practice, ...]:
         return tuple(p for a in self.axes for p in a.practices)
 
+    @cached_property
+    def _situation_by_code(self) -> dict[str, Situation]:
+        return {s.code: s for s in self.situations}
+
+    @cached_property
+    def _practice_by_code(self) -> dict[str, Practice]:
+        return {p.code: p for p in self.practices}
+
     def situation(self, code: str) -> Situation | None:
-        return next((s for s in self.situations if s.code == code), None)
+        return self._situation_by_code.get(code)
 
     def practice(self, code: str) -> Practice | None:
-        return next((p for p in self.practices if p.code == code), None)
+        return self._practice_by_code.get(code)
 
     @property
     def level(self) -> Dimension:

@@ -10,6 +10,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from grille.assessments import services
@@ -515,7 +516,7 @@ def test_profile_shows_scope_strengths_and_practices_to_develop(client, position
 
     page = text(response)
     assert response.status_code == 200
-    assert f"Positionnement envoyé le {submitted_at.day}" in page
+    assert f"Positionnement envoyé le {timezone.localtime(submitted_at).day}" in page
     assert "Votre pratique est la plus affirmée dans l'axe « Expertises de Gestion » (moyenne 3,0 sur 3)" in page
     assert "3 pratiques renseignées sur 24." in page
     assert (
