@@ -1,5 +1,7 @@
 import io
 import os
+import sys
+import time
 
 import pytest
 from django.core.management import call_command
@@ -9,6 +11,34 @@ from grille.frameworks.selectors import clear_grid_cache, get_default_version, g
 # Playwright's sync API runs an event loop in the test thread; the Django ORM
 # calls made by tests beside it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_database_sessions(django_db_setup, django_db_blocker):
+    """Before the PostgreSQL test database is dropped, end the sessions other processes left on it.
+
+    The reliability tests run gunicorn and management commands in subprocesses against the test
+    database and kill some of them with SIGKILL; a backend whose client vanished can outlive
+    the run by a moment, and DROP DATABASE then fails the whole session. They are listed on
+    stderr, so that a real leak stays visible.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        cursor.execute(f"SELECT pid, state, left(query, 80) {others}")  # noqa: S608 - no user input
+        stray = cursor.fetchall()
+        if stray:
+            print(f"\n[tests] {len(stray)} database session(s) left by other processes, ended: {stray}", file=sys.stderr)
+            cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")  # noqa: S608
+            for _attempt in range(50):  # ended sessions take a moment to go
+                cursor.execute(f"SELECT count(*) {others}")  # noqa: S608
+                if not cursor.fetchone()[0]:
+                    break
+                time.sleep(0.1)
 
 
 @pytest.fixture(autouse=True)
