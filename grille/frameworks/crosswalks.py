@@ -12,7 +12,7 @@ Excel files and line-numbered errors behave alike) or YAML (a list ``corresponda
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -252,15 +252,21 @@ def read_profile_through(
     source's scale. Every target practice is in the result, ``None`` when none of its sources
     has a level.
     """
+    return _weighted_means(_entries(crosswalk), answers_by_source_code, get_grid(crosswalk.target_id))
+
+
+def _weighted_means(
+    links: Iterable[tuple[str, str, Decimal]], answers_by_source_code: Mapping[str, float | None], target: g.Grid
+) -> dict[str, float | None]:
     sums: dict[str, tuple[float, float]] = {}
-    for source_code, target_code, weight in _entries(crosswalk):
+    for source_code, target_code, weight in links:
         value = answers_by_source_code.get(source_code)
         if value is None:
             continue
         total, weights = sums.get(target_code, (0.0, 0.0))
         sums[target_code] = (total + float(weight) * value, weights + float(weight))
     means: dict[str, float | None] = {}
-    for practice in get_grid(crosswalk.target_id).practices:
+    for practice in target.practices:
         total, weights = sums.get(practice.code, (0.0, 0.0))
         means[practice.code] = total / weights if weights else None
     return means
@@ -373,7 +379,9 @@ def read_profile(crosswalk: Crosswalk, answers_by_source_code: Mapping[str, int 
     where every figure comes from.
     """
     table = crosswalk_table(crosswalk)
-    values = read_profile_through(crosswalk, answers_by_source_code)
+    # The table already holds every link: the means are read from it, not from the database again.
+    links = [(row.source.code, target.code, weight) for row in table.rows for target, weight in row.targets]
+    values = _weighted_means(links, answers_by_source_code, table.target)
     means = target_situation_means(crosswalk, values)
     feeding: dict[str, list[SourceReading]] = {}
     for row in table.rows:
