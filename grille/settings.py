@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",  # serves the API docs' Swagger UI from its bundled static files, never from a CDN
     "grille.core",
+    "grille.disclosure",
     "grille.accounts",
     "grille.frameworks",
     "grille.assessments",

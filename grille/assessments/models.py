@@ -1,3 +1,4 @@
+import secrets
 import uuid
 
 from django.conf import settings
@@ -10,6 +11,11 @@ from grille.frameworks.models import DimensionOption, FrameworkVersion, Practice
 from .enums import AssessmentStatus
 
 COMMENT_MAX_LENGTH = 2000
+
+
+def new_record_key() -> int:
+    """A random record key for the cell key method (grille/disclosure): 31 bits, never shown."""
+    return secrets.randbits(31)
 
 
 class Assessment(models.Model):
@@ -30,6 +36,8 @@ class Assessment(models.Model):
     submitted_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
     # Set by whoever opened the positioning with a deadline (a study campaign): no change after it.
     answers_until = models.DateTimeField(_("réponses acceptées jusqu'au"), null=True, blank=True)
+    # Drawn once, kept for good: the same contributors always give the same protected figures.
+    record_key = models.PositiveIntegerField(default=new_record_key, editable=False)
 
     class Meta:
         verbose_name = _("positionnement")
@@ -106,6 +114,8 @@ class PeerShare(models.Model):
     structure_type = models.CharField(_("type de structure"), max_length=40)
     consent_version = models.CharField(max_length=20)
     consented_at = models.DateTimeField(auto_now_add=True)
+    # In the published pool of peers (grille/disclosure/release.py): it changes in batches.
+    released = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = _("comparaison avec les pairs")

@@ -133,9 +133,7 @@ def compute_profile(grid: g.Grid, answers: dict[str, AnswerData]) -> Profile:
     )
     axes = tuple(_group(a.code, a.label, [by_code[p.code] for p in a.practices]) for a in grid.axes)
     overall = _group("", "", scores)
-    max_level = grid.level.max_value
-    # The two top levels of the scale (« Régulièrement », « C'est le cœur de mon activité »).
-    strength_floor = max(1, max_level - 1)
+    strength_floor = grid.level.strength_floor
     strengths = tuple(
         sorted(
             (s for s in scores if s.value is not None and s.value >= strength_floor),

@@ -49,6 +49,12 @@ class Dimension:
     def max_value(self) -> int:
         return max((o.value for o in self.options if o.value is not None), default=0)
 
+    @cached_property
+    def strength_floor(self) -> int:
+        """The lowest level that counts as a strength: the two top levels of the scale (for
+        the 2024 grid, « Régulièrement » and « C'est le cœur de mon activité »)."""
+        return max(1, self.max_value - 1)
+
 
 @dataclass(frozen=True)
 class Practice:

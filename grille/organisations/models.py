@@ -95,6 +95,9 @@ class Share(models.Model):
     consent_version = models.CharField(max_length=20)
     shared_at = models.DateTimeField(auto_now_add=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # An anonymous share in the team's published pool (grille/disclosure/release.py): the pool
+    # changes in batches.
+    released = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = _("partage")

@@ -26,6 +26,11 @@ class Campaign(models.Model):
     synthetic = models.BooleanField(_("données fictives"), default=False)
     open_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     analysts = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="analysed_campaigns", blank=True)
+    # The study lead: the only one who may download the pseudonymised microdata.
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("responsable de l'étude"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -116,6 +121,8 @@ class Respondent(models.Model):
     consent = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="+")
     consented_at = models.DateTimeField(default=timezone.now)
     synthetic = models.BooleanField(default=False)
+    # In the campaign's published results (grille/disclosure/release.py): they change in batches.
+    released = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = _("répondant·e")
@@ -186,3 +193,22 @@ class CrosswalkLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item.code} → {self.practice.code}"
+
+
+class MicrodataDownload(models.Model):
+    """A record of each download of a campaign's pseudonymised microdata, kept as proof."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="microdata_downloads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user_email = models.EmailField(blank=True)  # kept if the account is erased
+    fmt = models.CharField(max_length=10)
+    via = models.CharField(max_length=20)  # "web" or "commande"
+    rows = models.PositiveIntegerField()
+    downloaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("téléchargement de microdonnées")
+        ordering = ["-downloaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} — {self.user_email or '?'} ({self.downloaded_at:%Y-%m-%d %H:%M})"
