@@ -12,11 +12,14 @@ from django.utils.translation import gettext as _
 
 from grille.assessments.exporters import assessment_to_dict
 from grille.assessments.models import Assessment, PeerShare
+from grille.assessments.peers import settle_pool
 from grille.assessments.selectors import get_profile
 from grille.core.mail import send_templated_mail
 from grille.core.tokens import hash_token, new_token
 from grille.organisations.models import Invitation, Membership, PracticeComment, Share
-from grille.studies.models import Invitee, ProfileAnswer, Respondent
+from grille.organisations.pools import pooled_organisations, settle_teams
+from grille.studies.models import Campaign, Invitee, ProfileAnswer, Respondent
+from grille.studies.pools import settle_campaign
 
 from .models import ApiToken, LoginLink, User
 
@@ -178,6 +181,12 @@ def erase_person(*, user: User) -> dict[str, int]:
     """
     email = user.email
     erased: Counter[str] = Counter()
+    # The pools their contributions leave: settled once the rows are gone, so that their
+    # departure shows only as a whole batch (grille/disclosure/release.py).
+    assessments = _person_assessments(user)
+    campaigns = list(Campaign.objects.filter(respondents__assessment__in=assessments).distinct())
+    teams = pooled_organisations(assessments)
+    peer_versions = set(PeerShare.objects.filter(assessment__in=assessments).values_list("assessment__version_id", flat=True))
     for queryset in (
         _person_assessments(user),
         Invitee.objects.filter(email__iexact=email),
@@ -187,6 +196,11 @@ def erase_person(*, user: User) -> dict[str, int]:
     ):
         _total, by_model = queryset.delete()
         erased.update(by_model)
+    for campaign in campaigns:
+        settle_campaign(campaign)
+    settle_teams(teams)
+    for version_id in peer_versions:
+        settle_pool(version_id)
     return {key: erased.get(label, 0) for key, label in ERASED_ROWS.items()}
 
 

@@ -226,19 +226,25 @@ class TeamPracticeOut(Schema):
     label: str
     situation: str
     answered: int = Field(description="Contributions avec un niveau (« Non concerné·e » compris).")
-    scored: int = Field(description="Contributions comptées dans la moyenne.")
+    scored: int = Field(description="Contributions avec une valeur (sans « Non concerné·e ») : le dénominateur de la moyenne et de regular.")
     mean: float | None
-    spread: float | None = Field(description="Écart-type des niveaux.")
+    spread: float | None = Field(description="Écart-type des niveaux (variance d'échantillon), à partir de deux réponses.")
     regular: int = Field(description="Contributions aux deux niveaux les plus élevés.")
     wish: int = Field(description="Contributions souhaitant développer la pratique.")
     partnership: int = Field(description="Contributions portant la pratique en partenariat.")
     levels: list[LevelCount]
+    approximate: bool = Field(
+        default=False,
+        description="Les chiffres comptent les partages anonymes publiés, légèrement perturbés ; "
+        "un effectif anonyme de moins de anonymous_min n'y est pas compté.",
+    )
 
 
 class TeamSituationOut(Schema):
     code: str
     label: str
-    mean: float | None
+    mean: float | None = Field(description="Moyenne des scores des membres dans la situation.")
+    approximate: bool = Field(default=False, description="La moyenne compte les partages anonymes, perturbés.")
 
 
 class MemberAnswerOut(Schema):
@@ -259,9 +265,16 @@ class TeamOut(Schema):
     version: VersionRef
     contributions: int = Field(description="Positionnements comptés dans les chiffres de l'équipe.")
     named: int
-    anonymous: int = Field(description="Partages anonymes comptés (seulement à partir de anonymous_min).")
-    anonymous_pending: int = Field(description="Partages anonymes pas encore comptés, faute d'être assez nombreux.")
+    anonymous: int = Field(
+        description="Partages anonymes comptés (approché : perturbé ; 0 tant que l'ensemble anonyme n'est pas publié)."
+    )
+    anonymous_pending: int = Field(
+        description="Partages anonymes pas encore comptés : l'ensemble anonyme n'est montré qu'à partir de "
+        "anonymous_min personnes, change par lots d'au moins 3 nouveaux partages, et n'est plus montré après "
+        "un retrait ou un départ jusqu'au lot suivant."
+    )
     anonymous_min: int
+    approximate: bool = Field(default=False, description="Des chiffres comptent les partages anonymes, perturbés.")
     practices: list[TeamPracticeOut]
     situations: list[TeamSituationOut]
     members: list[TeamMemberOut] = Field(description="Seulement les membres qui partagent avec leur nom.")
@@ -273,6 +286,7 @@ class TeamOut(Schema):
 class CellOut(Schema):
     value: int | None = Field(description="Effectif ; null quand il est masqué.")
     suppressed: bool
+    approximate: bool = Field(False, description="Effectif perturbé (méthode de la clé de cellule) : à ±2 près.")
 
 
 class MeanOut(Schema):
@@ -281,6 +295,7 @@ class MeanOut(Schema):
     low: float | None = Field(description="Borne basse de l'intervalle de confiance à 95 %.")
     high: float | None = Field(description="Borne haute de l'intervalle de confiance à 95 %.")
     suppressed: bool
+    approximate: bool = Field(False, description="Calculée à partir d'effectifs perturbés.")
 
 
 class CampaignRef(Schema):
@@ -293,8 +308,9 @@ class CampaignRef(Schema):
 class SegmentOut(Schema):
     code: str
     label: str
-    size: int | None = Field(description="Nombre de répondants ; null quand il est masqué.")
+    size: int | None = Field(description="Nombre de répondants (perturbé) ; null quand il est masqué.")
     suppressed: bool
+    reason: str = Field("", description="Pourquoi le segment est masqué : too-few, neighbour, remainder.")
 
 
 class StudyGroupOut(Schema):
@@ -326,6 +342,8 @@ class StudyResultsOut(Schema):
     compare: str | None
     respondents: int | None = Field(description="Questionnaires complets retenus ; null quand la population est masquée.")
     population_suppressed: bool
+    reason: str = Field("", description="Pourquoi la population est masquée : too-few (moins de k), neighbour (diffère de 1 à k − 1 personnes d'un groupe plus large), withheld (retrait en attente du prochain lot).")
+    pending: int = Field(0, description="Questionnaires complets en attente du prochain lot de k.")
     segments: list[SegmentOut]
     situations: list[StudyGroupOut]
     axes: list[StudyGroupOut]

@@ -1,7 +1,8 @@
-"""A study's results, for the campaign's analysts: the dashboard's figures, suppression included.
+"""A study's results, for the campaign's analysts: the dashboard's protected figures.
 
-Every figure comes from studies.dashboard.build_dashboard, as on the results page: a hidden
-figure is null with "suppressed": true, and its value never leaves the server.
+Every figure comes from studies.dashboard.build_dashboard, as on the results page: a perturbed
+figure carries "approximate": true, a hidden one is null with "suppressed": true, and its value
+never leaves the server.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 from ninja.errors import HttpError
 
-from grille.studies.dashboard import Dashboard, MeanCell, build_dashboard
+from grille.disclosure.cells import Cell, MeanCell
+from grille.studies.dashboard import Dashboard, build_dashboard
 from grille.studies.models import Campaign
-from grille.studies.selectors import get_campaign_for, questions_of
-from grille.studies.suppression import Cell
+from grille.studies.pools import settle_campaign
+from grille.studies.queries import QueryRefused, parse_results_query
+from grille.studies.selectors import get_campaign_for
 
 from .auth import token_auth
 from .common import TOKEN_ERRORS
@@ -36,28 +39,25 @@ COMPARE_PARAM = Query(None, max_length=100, description="Code d'une question de 
 
 
 def _filters(campaign: Campaign, filtre: list[str], comparer: str | None) -> tuple[dict[str, str], str | None]:
-    """Filters `question:option` and the comparison question, checked against the campaign's
-    questions: an unknown one is an error, never silently ignored."""
-    questions = {q.code: q for q in questions_of(campaign)}
+    """Filters `question:option` and the comparison question, checked by the one parser of the
+    bounded query space (studies/queries.py): an unknown one is an error, never ignored."""
     if len(filtre) > FILTERS_MAX:
         raise HttpError(400, _("Trop de filtres : %(max)d au plus.") % {"max": FILTERS_MAX})
-    filters: dict[str, str] = {}
+    pairs = []
     for item in filtre:
         code, separator, option = item.partition(":")
-        question = questions.get(code)
-        if not separator or question is None or option not in {c for c, _label in question.options}:
+        if not separator:
             raise HttpError(
                 400,
                 _("Filtre inconnu : « %(filter)s ». Écrivez question:option, avec les codes des questions de profil de la campagne.")
                 % {"filter": item},
             )
-        if filters.get(code, option) != option:
-            raise HttpError(400, _("Un seul filtre par question : « %(code)s » est filtrée deux fois.") % {"code": code})
-        filters[code] = option
-    compare = comparer or None
-    if compare is not None and compare not in questions:
-        raise HttpError(400, _("Question de comparaison inconnue : %(code)s.") % {"code": compare})
-    return filters, compare
+        pairs.append((code, option))
+    try:
+        query = parse_results_query(campaign, pairs, comparer)
+    except QueryRefused as exc:
+        raise HttpError(400, str(exc)) from None
+    return query.filters, query.compare
 
 
 @router.get("/etudes/{uuid}/resultats", response={200: StudyResultsOut, **TOKEN_ERRORS}, summary="Résultats d'une étude")
@@ -68,22 +68,25 @@ def results(
     comparer: str | None = COMPARE_PARAM,
 ):
     """Moyennes et intervalles de confiance à 95 % par situation, axe et pratique, effectifs par
-    niveau, comparaison par segment, avec le secret statistique de la page des résultats : un chiffre
-    masqué vaut null avec "suppressed": true. Pour les analystes de la campagne ; les autres reçoivent 404."""
+    niveau, comparaison par segment, protégés comme sur la page des résultats : un effectif perturbé
+    porte "approximate": true, un chiffre masqué vaut null avec "suppressed": true ; au plus deux
+    questions de profil par requête (filtres et comparaison). Pour les analystes de la campagne ;
+    les autres reçoivent 404."""
     campaign = get_campaign_for(request.auth, uuid)
     filters, compare = _filters(campaign, filtre, comparer)
+    settle_campaign(campaign)
     return results_dict(build_dashboard(campaign, filters=filters, compare=compare))
 
 
 def _cell(cell: Cell) -> dict[str, Any]:
-    return {"value": None if cell.suppressed else cell.value, "suppressed": cell.suppressed}
+    return {"value": None if cell.suppressed else cell.value, "suppressed": cell.suppressed, "approximate": cell.approximate}
 
 
 def _mean(cell: MeanCell | None) -> dict[str, Any]:
     cell = cell or HIDDEN
     if cell.suppressed:
-        return {"n": None, "mean": None, "low": None, "high": None, "suppressed": True}
-    return {"n": cell.n, "mean": cell.mean, "low": cell.low, "high": cell.high, "suppressed": False}
+        return {"n": None, "mean": None, "low": None, "high": None, "suppressed": True, "approximate": False}
+    return {"n": cell.n, "mean": cell.mean, "low": cell.low, "high": cell.high, "suppressed": False, "approximate": cell.approximate}
 
 
 def _segment_means(board: Dashboard, cells_by_segment: dict[str, dict[str, MeanCell]], code: str) -> dict[str, Any]:
@@ -104,8 +107,10 @@ def results_dict(board: Dashboard) -> dict[str, Any]:
         "compare": board.compare.code if board.compare else None,
         "respondents": board.respondents if shown else None,
         "population_suppressed": board.population_suppressed,
+        "reason": board.reason,
+        "pending": board.pending,
         "segments": [
-            {"code": s.code, "label": s.label, "size": None if s.suppressed else s.size, "suppressed": s.suppressed}
+            {"code": s.code, "label": s.label, "size": None if s.suppressed else s.size, "suppressed": s.suppressed, "reason": s.reason}
             for s in board.segments
         ],
         "situations": [

@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count
-
-from grille.assessments.models import Answer
+from grille.core.statistics import MannWhitney, mann_whitney_from_counts
+from grille.disclosure.aggregation import GroupTallies, tally_groups
+from grille.disclosure.protect import publish_group
 from grille.frameworks import grid as g
 from grille.frameworks.selectors import get_grid
 
-from .dashboard import completed_respondents
+from .dashboard import completed_answers
 from .models import Campaign, CrosswalkLink, PreviousWave, WaveItem
-from .statistics import MannWhitney, mann_whitney_from_counts
+from .pools import results_withheld
 
 
 @dataclass
@@ -72,19 +72,21 @@ def combine(counts: list[tuple[dict[int, int], float]]) -> dict[int, int]:
 
 
 def current_distributions(campaign: Campaign) -> dict[int, dict[int, int]]:
-    """Practice id -> level value -> count among the campaign's completed respondents (one query)."""
-    rows = (
-        Answer.objects.filter(
-            assessment__study_respondent__in=completed_respondents(campaign), level__value__isnull=False
-        )
-        .values("practice_id", "level__value")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    result: dict[int, dict[int, int]] = defaultdict(dict)
-    for row in rows:
-        result[row["practice_id"]][row["level__value"]] = row["n"]
-    return result
+    """Practice id -> level value -> published count among the campaign's published results:
+    the protected distributions of the aggregation core, shown cells only."""
+    if results_withheld(campaign):
+        return {}
+    grid = get_grid(campaign.version_id)
+    tallies = tally_groups(completed_answers(campaign), grid).get(None) or GroupTallies()
+    figures = publish_group(tallies, grid, campaign.threshold)
+    return {
+        practice_id: {
+            o.value: int(c.value)
+            for o, c in practice.levels.cells
+            if o.value is not None and not c.suppressed and c.value is not None
+        }
+        for practice_id, practice in figures.practices.items()
+    }
 
 
 def compare_waves(campaign: Campaign, wave: PreviousWave) -> tuple[list[ComparisonRow], list[WaveItem]]:

@@ -1,46 +1,45 @@
-"""The study dashboard and response tracking: every figure computed by the database,
-every figure passed through small-cell suppression before anyone sees it."""
+"""The study dashboard and response tracking.
+
+Every figure about respondents comes from the aggregation core and passes the disclosure layer
+(grille/disclosure): counts perturbed by the cell key method, hidden below k, every other figure
+derived from the published counts. Results are read from the campaign's released respondents
+only, which change in batches of k (pools.py), and a view stays inside the bounded query space
+(queries.py): at most two profile questions, and no group that differs by 1 to k − 1 people
+from a group one condition wider.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import combinations
 
-from django.db import connection
-from django.db.models import Avg, Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import Cast, TruncDate
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from grille.assessments.enums import AssessmentStatus
 from grille.assessments.models import Answer
+from grille.disclosure.aggregation import GroupTallies, tally_groups
+from grille.disclosure.cells import Cell, MeanCell, Tally
+from grille.disclosure.labels import protection_note
+from grille.disclosure.protect import GroupFigures, Protector, publish_group
 from grille.frameworks import grid as g
-from grille.frameworks.models import Axis, Situation
 from grille.frameworks.selectors import get_grid
 
 from .models import Campaign, ProfileAnswer, ProfileQuestion, Respondent
-from .statistics import mean_ci
-from .suppression import (
-    COMPLEMENTARY,
-    PRIMARY,
-    Cell,
-    suppress_row,
-    suppress_row_against,
-    suppress_segments,
-)
+from .pools import pending_results, results_withheld
 
 ALL = "__all__"
+SEGMENT_PATH = "assessment__study_respondent__profile_answers__option"
 
-
-@dataclass(frozen=True)
-class MeanCell:
-    """A mean with its 95 % confidence interval and n, or suppressed."""
-
-    n: int | None
-    mean: float | None = None
-    low: float | None = None
-    high: float | None = None
-    suppressed: bool = False
+# Why a population or a segment is not shown.
+TOO_FEW = "too-few"          # fewer than k people, or reads below k after noise
+NEIGHBOUR = "neighbour"      # differs by 1 to k − 1 people from a group one condition wider
+REMAINDER = "remainder"      # the people without an answer to the compared question are 1 to k − 1
+WITHHELD = "withheld"        # a withdrawal is waiting for the next batch
 
 
 @dataclass
@@ -57,8 +56,9 @@ class PracticeRow:
 class Segment:
     code: str
     label: str
-    size: int
+    size: int | None
     suppressed: bool
+    reason: str = ""
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Dashboard:
     grid: g.Grid
     k: int
     filters: dict[str, str]
-    respondents: int
+    respondents: int | None
     population_suppressed: bool
     situations: list[tuple[g.Situation, MeanCell]]
     axes: list[tuple[g.Axis, MeanCell]]
@@ -77,6 +77,61 @@ class Dashboard:
     # segment code -> situation code -> MeanCell ; segment code -> practice code -> MeanCell
     segment_situations: dict[str, dict[str, MeanCell]] = field(default_factory=dict)
     segment_practices: dict[str, dict[str, MeanCell]] = field(default_factory=dict)
+    reason: str = ""             # why the population is hidden (TOO_FEW, NEIGHBOUR, WITHHELD)
+    comparison_reason: str = ""  # why every segment is hidden (REMAINDER)
+    pending: int = 0             # completed questionnaires waiting for the next batch
+
+    @property
+    def withheld(self) -> bool:
+        return self.reason == WITHHELD
+
+    @property
+    def reason_text(self) -> str:
+        return hidden_reason(self)
+
+    @property
+    def comparison_reason_text(self) -> str:
+        return hidden_reason(self, comparison=True) if self.comparison_reason else ""
+
+    @property
+    def pending_text(self) -> str:
+        return pending_note(self) if self.pending else ""
+
+    @property
+    def protection_note(self) -> str:
+        return protection_note(self.k)
+
+
+def hidden_reason(dashboard: Dashboard, *, comparison: bool = False) -> str:
+    """Why the results (or every segment) are not shown, in plain French."""
+    k = dashboard.k
+    reason = dashboard.comparison_reason if comparison else dashboard.reason
+    if reason == WITHHELD:
+        return _(
+            "Une personne a retiré sa participation : les résultats reviendront avec le prochain lot de "
+            "%(k)d nouveaux questionnaires, pour que personne ne puisse être reconnu par différence."
+        ) % {"k": k}
+    if reason == NEIGHBOUR:
+        return _(
+            "Ces filtres écartent entre 1 et %(less)d personnes d'un groupe plus large déjà publié : la "
+            "différence des deux ferait reconnaître ces personnes. Élargissez ou changez les filtres."
+        ) % {"less": k - 1}
+    if reason == REMAINDER:
+        return _(
+            "Entre 1 et %(less)d personnes de ce groupe n'ont pas répondu à cette question : les segments "
+            "les feraient reconnaître par différence, ils ne sont pas affichés."
+        ) % {"less": k - 1}
+    return _("Moins de %(k)d répondants : aucun chiffre n'est diffusé.") % {"k": k}
+
+
+def pending_note(dashboard: Dashboard) -> str:
+    return ngettext(
+        "%(n)d questionnaire complet attend le prochain lot : les résultats changent par lots de %(k)d, "
+        "pour qu'on ne puisse pas lire les réponses d'une personne en comparant deux moments.",
+        "%(n)d questionnaires complets attendent le prochain lot : les résultats changent par lots de %(k)d, "
+        "pour qu'on ne puisse pas lire les réponses d'une personne en comparant deux moments.",
+        dashboard.pending,
+    ) % {"n": dashboard.pending, "k": dashboard.k}
 
 
 def filter_question_ids(campaign: Campaign, filters: dict[str, str] | None) -> dict[str, int] | None:
@@ -88,21 +143,25 @@ def filter_question_ids(campaign: Campaign, filters: dict[str, str] | None) -> d
     return ids if len(ids) == len(filters) else None
 
 
+def _has(question_id: int, option: str, respondent: str) -> Exists:
+    return Exists(ProfileAnswer.objects.filter(respondent_id=OuterRef(respondent), question_id=question_id, option=option))
+
+
 def _profile_conditions(filters: dict[str, str] | None, question_ids: dict[str, int], respondent: str) -> list[Exists]:
     # By question id: matching the code would look through the questions of every campaign.
-    return [
-        Exists(ProfileAnswer.objects.filter(respondent_id=OuterRef(respondent), question_id=question_ids[code], option=option))
-        for code, option in (filters or {}).items()
-    ]
+    return [_has(question_ids[code], option, respondent) for code, option in (filters or {}).items()]
 
 
 def completed_respondents(
-    campaign: Campaign, filters: dict[str, str] | None = None, *, question_ids: dict[str, int] | None = None
+    campaign: Campaign, filters: dict[str, str] | None = None, *, question_ids: dict[str, int] | None = None,
+    released: bool = False,
 ) -> QuerySet[Respondent]:
-    """Respondents who submitted, narrowed by profile answers (question code -> option code, all must hold).
-
-    ``question_ids`` is ``filter_question_ids(campaign, filters)`` when the caller already has it."""
+    """Respondents who submitted (the study lead's microdata), or with `released` only those in
+    the published results, narrowed by profile answers (question code -> option code, all must
+    hold)."""
     qs = Respondent.objects.filter(campaign=campaign, assessment__status=AssessmentStatus.SUBMITTED)
+    if released:
+        qs = qs.filter(released=True)
     if not filters:
         return qs
     ids = question_ids if question_ids is not None else filter_question_ids(campaign, filters)
@@ -112,14 +171,16 @@ def completed_respondents(
 def completed_answers(
     campaign: Campaign, filters: dict[str, str] | None = None, *, question_ids: dict[str, int] | None = None
 ) -> QuerySet[Answer]:
-    """The answers of the respondents who submitted, narrowed like ``completed_respondents``.
+    """The answers of the respondents in the published results, narrowed like
+    ``completed_respondents``.
 
     Joined straight from the answer to its respondent rather than through a subquery of
     respondents: with the joins each figure adds, the subquery took PostgreSQL past
-    from_collapse_limit (8) and into poor plans (9.7 times the hand-written SQL on a filtered
-    dashboard of 10 000 respondents)."""
+    from_collapse_limit (8) and into poor plans."""
     qs = Answer.objects.filter(
-        assessment__study_respondent__campaign=campaign, assessment__status=AssessmentStatus.SUBMITTED
+        assessment__study_respondent__campaign=campaign,
+        assessment__study_respondent__released=True,
+        assessment__status=AssessmentStatus.SUBMITTED,
     )
     if not filters:
         return qs
@@ -127,184 +188,135 @@ def completed_answers(
     return qs.none() if ids is None else qs.filter(*_profile_conditions(filters, ids, "assessment__study_respondent"))
 
 
-def _mean_cell(n: int, total: float, squares: float, k: int) -> MeanCell:
-    if n < k:
-        return MeanCell(n=None, suppressed=True)
-    mean = total / n
-    variance = max((squares - n * mean * mean) / (n - 1), 0.0) if n > 1 else 0.0
-    low, high = mean_ci(n, mean, variance)
-    return MeanCell(n=n, mean=mean, low=low, high=high)
+def _apart(wider: int, narrower: int, k: int) -> bool:
+    """Two published groups one inside the other may differ by nobody, or by at least k people."""
+    return wider - narrower == 0 or wider - narrower >= k
 
 
-def _group_means(answers: QuerySet[Answer], group: str, segment: str | None = None) -> dict[tuple, tuple[int, float, float]]:
-    """Mean of each respondent's levels within each group (situation or axis), then, across
-    respondents, n, sum and sum of squares: one SQL statement run by the database."""
-    keys = {"gid": F(group), "rid": F("assessment_id")}
-    if segment:
-        keys["seg"] = F(segment)
-    inner = (
-        answers.filter(level__value__isnull=False)
-        .values(**keys)
-        .annotate(m=_avg_float("level__value"))
-        .order_by()
-    )
-    sql, params = inner.query.sql_with_params()
-    outer_keys = "seg, gid" if segment else "gid"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {outer_keys}, COUNT(*), SUM(m), SUM(m * m) FROM ({sql}) AS per_respondent GROUP BY {outer_keys}",
-            params,
+def _subset_counts(base: QuerySet[Respondent], conditions: dict[str, Exists], extra: Q | None = None) -> dict[frozenset, int]:
+    """True sizes of the groups made by every subset of the conditions (one query)."""
+    names = list(conditions)
+    subsets = [frozenset(c) for r in range(len(names) + 1) for c in combinations(names, r)]
+    aggregates = {
+        f"s{i}": Count("pk", filter=Q(*(conditions[name] for name in subset), *([extra] if extra is not None else [])))
+        for i, subset in enumerate(subsets)
+    }
+    row = base.aggregate(**aggregates)
+    return {subset: row[f"s{i}"] or 0 for i, subset in enumerate(subsets)}
+
+
+def _safe_group(sizes: dict[frozenset, int], k: int) -> bool:
+    whole = frozenset().union(*sizes) if sizes else frozenset()
+    n = sizes.get(whole, 0)
+    return n >= k and all(_apart(size, n, k) for subset, size in sizes.items() if subset != whole)
+
+
+def _practice_rows(figures: GroupFigures, grid: g.Grid) -> list[PracticeRow]:
+    return [
+        PracticeRow(
+            practice=p,
+            levels=list(figures.practices[p.id].levels.cells),
+            answered=figures.practices[p.id].levels.total,
+            wish=figures.practices[p.id].wish,
+            partnership=figures.practices[p.id].partnership,
+            mean=figures.practices[p.id].levels.mean,
         )
-        rows = cursor.fetchall()
-    if segment:
-        return {(r[0], r[1]): (r[2], float(r[3] or 0), float(r[4] or 0)) for r in rows}
-    return {(r[0],): (r[1], float(r[2] or 0), float(r[3] or 0)) for r in rows}
-
-
-def _avg_float(path: str) -> Avg:
-    return Avg(Cast(path, FloatField()))
+        for p in grid.practices
+    ]
 
 
 def build_dashboard(campaign: Campaign, *, filters: dict[str, str] | None = None, compare: str | None = None) -> Dashboard:
-    """Everything on the results page, in a fixed number of queries whatever the campaign's size."""
+    """Everything on the results page, in a fixed number of queries whatever the campaign's size.
+
+    `filters` and `compare` must already be inside the bounded query space
+    (queries.parse_results_query)."""
     grid = get_grid(campaign.version_id)
     k = campaign.threshold
     filters = filters or {}
-    question_ids = filter_question_ids(campaign, filters)
-    respondents = completed_respondents(campaign, filters, question_ids=question_ids)
-    n = respondents.count()
-    # A filtered view is published beside the whole campaign: the people it leaves out
-    # (the whole minus the filtered) must not be a small group either.
-    everyone = completed_respondents(campaign).count() if filters else n
-    answers = completed_answers(campaign, filters, question_ids=question_ids)
-    hidden = n < k or 0 < everyone - n < k
     dashboard = Dashboard(
-        campaign=campaign, grid=grid, k=k, filters=filters, respondents=n, population_suppressed=hidden,
-        situations=[], axes=[], practices=[],
+        campaign=campaign, grid=grid, k=k, filters=filters, respondents=None, population_suppressed=True,
+        situations=[], axes=[], practices=[], pending=pending_results(campaign),
     )
-    if hidden:
+    if results_withheld(campaign):
+        dashboard.reason = WITHHELD
         return dashboard
-
-    situation_stats = _group_means(answers, "practice__situation_id")
-    axis_stats = _group_means(answers, "practice__situation__axis_id")
-    situation_ids = dict(_situation_ids(campaign))
-    axis_ids = dict(_axis_ids(campaign))
-    dashboard.situations = [
-        (s, _mean_cell(*situation_stats.get((situation_ids[s.code],), (0, 0.0, 0.0)), k)) for s in grid.situations
-    ]
-    dashboard.axes = [(a, _mean_cell(*axis_stats.get((axis_ids[a.code],), (0, 0.0, 0.0)), k)) for a in grid.axes]
-
-    level_counts = _level_counts(answers)
-    overall_counts = _level_counts(completed_answers(campaign)) if filters else None
-    partnership_ids = [o.id for o in grid.carrying.options if o.partnership]
-    per_practice = {
-        row["practice_id"]: row
-        for row in answers.values("practice_id").annotate(
-            wish=Count("id", filter=Q(wish__value__gt=0)),
-            partnership=Count("id", filter=Q(carrying__in=partnership_ids)),
-            scored=Count("level__value"),
-        ).order_by()
-    }
-    practice_means = _practice_means(answers)
-    for practice in grid.practices:
-        counts = [level_counts[practice.id].get(o.id, 0) for o in grid.level.options]
-        if overall_counts is None:
-            cells, total = suppress_row(counts, k)
-        else:
-            others = [overall_counts[practice.id].get(o.id, 0) - c for o, c in zip(grid.level.options, counts, strict=True)]
-            cells, total = suppress_row_against(counts, others, k)
-        extra = per_practice.get(practice.id, {"wish": 0, "partnership": 0})
-        hidden = total.suppressed
-        answered = sum(counts)
-        dashboard.practices.append(PracticeRow(
-            practice=practice,
-            levels=list(zip(grid.level.options, cells, strict=True)),
-            answered=total,
-            wish=_count_cell(extra["wish"], answered, k, hidden),
-            partnership=_count_cell(extra["partnership"], answered, k, hidden),
-            mean=_mean_cell(*practice_means.get(practice.id, (0, 0.0, 0.0)), k),
-        ))
-
+    question_ids = filter_question_ids(campaign, filters)
+    if question_ids is None:
+        dashboard.reason = TOO_FEW
+        return dashboard
+    released = completed_respondents(campaign, released=True)
+    conditions = {code: _has(question_ids[code], option, "pk") for code, option in filters.items()}
+    sizes = _subset_counts(released, conditions)
+    if not _safe_group(sizes, k):
+        dashboard.reason = TOO_FEW if sizes[frozenset(conditions)] < k else NEIGHBOUR
+        return dashboard
+    answers = completed_answers(campaign, filters, question_ids=question_ids)
+    figures = publish_group(tally_groups(answers, grid).get(None) or _empty(), grid, k)
+    if not figures.shown:
+        dashboard.reason = TOO_FEW
+        return dashboard
+    dashboard.population_suppressed = False
+    dashboard.respondents = int(figures.size.value or 0)
+    dashboard.situations = [(s, figures.situations[s.code]) for s in grid.situations]
+    dashboard.axes = [(a, figures.axes[a.code]) for a in grid.axes]
+    dashboard.practices = _practice_rows(figures, grid)
     if compare:
-        _add_comparison(dashboard, campaign, respondents, answers, compare, situation_ids)
+        _add_comparison(dashboard, campaign, released, answers, filters, question_ids, sizes[frozenset(conditions)], compare)
     return dashboard
 
 
-def _level_counts(answers: QuerySet[Answer]) -> dict[int, dict[int, int]]:
-    counts: dict[int, dict[int, int]] = defaultdict(dict)
-    for row in answers.filter(level__isnull=False).values("practice_id", "level_id").annotate(n=Count("id")).order_by():
-        counts[row["practice_id"]][row["level_id"]] = row["n"]
-    return counts
+def _empty() -> GroupTallies:
+    return GroupTallies()
 
 
-def _count_cell(n: int, total: int, k: int, hidden: bool) -> Cell:
-    """A count shown beside its total: hidden when it, or the rest of the total, is a small group."""
-    if hidden:
-        return Cell.hidden(COMPLEMENTARY)
-    cells, _total = suppress_row([n, total - n], k)
-    return cells[0]
-
-
-def _practice_means(answers: QuerySet[Answer]) -> dict[int, tuple[int, float, float]]:
-    value = Cast("level__value", FloatField())
-    rows = (
-        answers.filter(level__value__isnull=False)
-        .values("practice_id")
-        .annotate(n=Count("id"), s=Sum(value), ss=Sum(value * value))
-        .order_by()
-    )
-    return {r["practice_id"]: (r["n"], float(r["s"] or 0), float(r["ss"] or 0)) for r in rows}
-
-
-def _situation_ids(campaign: Campaign):
-    return Situation.objects.filter(version=campaign.version_id).values_list("code", "pk")
-
-
-def _axis_ids(campaign: Campaign):
-    return Axis.objects.filter(version=campaign.version_id).values_list("code", "pk")
-
-
-def _add_comparison(dashboard: Dashboard, campaign: Campaign, respondents, answers, code: str, situation_ids) -> None:
+def _add_comparison(
+    dashboard: Dashboard, campaign: Campaign, released: QuerySet[Respondent], answers: QuerySet[Answer],
+    filters: dict[str, str], question_ids: dict[str, int], n: int, code: str,
+) -> None:
     question = ProfileQuestion.objects.filter(campaign=campaign, code=code).first()
     if question is None:
         return
-    k = dashboard.k
-    sizes = dict(
-        ProfileAnswer.objects.filter(question=question, respondent__in=respondents)
-        .values_list("option")
-        .annotate(n=Count("respondent_id", distinct=True))
+    k, grid = dashboard.k, dashboard.grid
+    dashboard.compare = question
+    # True sizes of each segment and of every wider group, in one query.
+    subsets = [frozenset(c) for r in range(len(filters) + 1) for c in combinations(filters, r)]
+    on_answer = {code: _has(question_ids[code], option, "respondent_id") for code, option in filters.items()}
+    rows = (
+        ProfileAnswer.objects.filter(question=question, respondent__in=released)
+        .values("option")
+        .annotate(**{
+            f"s{i}": Count("respondent_id", distinct=True, filter=Q(*(on_answer[name] for name in subset)))
+            for i, subset in enumerate(subsets)
+        })
         .order_by()
     )
-    all_sizes = {option: sizes.get(option, 0) for option, _label in question.options}
-    hidden = suppress_segments({o: n for o, n in all_sizes.items() if n > 0}, k)
-    dashboard.compare = question
-    dashboard.segments = [
-        Segment(code=o, label=label, size=all_sizes[o], suppressed=(o in hidden or all_sizes[o] == 0))
-        for o, label in question.options
-    ]
-    segment_path = "assessment__study_respondent__profile_answers__option"
+    segment_sizes = {row["option"]: {subset: row[f"s{i}"] for i, subset in enumerate(subsets)} for row in rows}
+    whole = frozenset(filters)
+    answered = released.filter(
+        *_profile_conditions(filters, question_ids, "pk"),
+        Exists(ProfileAnswer.objects.filter(respondent_id=OuterRef("pk"), question=question)),
+    ).count()
+    # People of the group with no answer to the question: the group minus its segments.
+    if not _apart(n, answered, k):
+        dashboard.comparison_reason = REMAINDER
+        dashboard.segments = [Segment(o, label, None, True, REMAINDER) for o, label in question.options]
+        return
     segmented = answers.filter(assessment__study_respondent__profile_answers__question=question)
-    stats = _group_means(segmented, "practice__situation_id", segment=segment_path)
-    code_of = {pk: code for code, pk in situation_ids.items()}
-    for segment in dashboard.segments:
-        dashboard.segment_situations[segment.code] = {
-            code_of[sid]: (MeanCell(n=None, suppressed=True) if segment.suppressed else _mean_cell(*values, k))
-            for (seg, sid), values in stats.items()
-            if seg == segment.code
-        }
-    value = Cast("level__value", FloatField())
-    practice_codes = {p.id: p.code for p in dashboard.grid.practices}
-    for row in (
-        segmented.filter(level__value__isnull=False)
-        .values("practice_id", seg=F(segment_path))
-        .annotate(n=Count("id"), s=Sum(value), ss=Sum(value * value))
-        .order_by()
-    ):
-        segment = next((s for s in dashboard.segments if s.code == row["seg"]), None)
-        if segment is None:
+    tallies = tally_groups(segmented, grid, by=SEGMENT_PATH)
+    for option, label in question.options:
+        own = segment_sizes.get(option, {whole: 0})
+        size = own.get(whole, 0)
+        if not (_safe_group(own, k) and _apart(n, size, k)):
+            reason = TOO_FEW if size < k else NEIGHBOUR
+            dashboard.segments.append(Segment(option, label, None, True, reason))
             continue
-        cell = MeanCell(n=None, suppressed=True) if segment.suppressed else _mean_cell(row["n"], float(row["s"] or 0), float(row["ss"] or 0), k)
-        dashboard.segment_practices.setdefault(segment.code, {})[practice_codes[row["practice_id"]]] = cell
+        figures = publish_group(tallies.get(option) or _empty(), grid, k)
+        if not figures.shown:
+            dashboard.segments.append(Segment(option, label, None, True, TOO_FEW))
+            continue
+        dashboard.segments.append(Segment(option, label, int(figures.size.value or 0), False))
+        dashboard.segment_situations[option] = {s.code: figures.situations[s.code] for s in grid.situations}
+        dashboard.segment_practices[option] = {p.code: figures.practices[p.id].levels.mean for p in grid.practices}
 
 
 @dataclass
@@ -320,6 +332,10 @@ class Tracking:
     @property
     def response_rate(self) -> float | None:
         return self.completed / self.invited if self.invited else None
+
+    @property
+    def protection_note(self) -> str:
+        return protection_note(self.campaign.threshold)
 
 
 def build_tracking(campaign: Campaign, *, by: str | None = None) -> Tracking:
@@ -344,22 +360,27 @@ def build_tracking(campaign: Campaign, *, by: str | None = None) -> Tracking:
     question = ProfileQuestion.objects.filter(campaign=campaign, code=by).first() if by else None
     if question is not None:
         tracking.question = question
+        record_key = "respondent__assessment__record_key"
+        done = Q(respondent__assessment__status=AssessmentStatus.SUBMITTED)
         rows = (
             ProfileAnswer.objects.filter(question=question)
             .values("option")
             .annotate(
-                started=Count("respondent_id", distinct=True),
-                completed=Count("respondent_id", distinct=True, filter=Q(respondent__assessment__status=AssessmentStatus.SUBMITTED)),
+                started=Count("respondent_id"), started_keys=Sum(record_key),
+                completed=Count("respondent_id", filter=done), completed_keys=Sum(record_key, filter=done),
             )
             .order_by()
         )
-        counts = {r["option"]: (r["started"], r["completed"]) for r in rows}
-        hidden = suppress_segments({o: c[0] for o, c in counts.items() if c[0]}, campaign.threshold)
+        counts = {r["option"]: r for r in rows}
         for option, label in question.options:
-            started, completed = counts.get(option, (0, 0))
-            if option in hidden:
-                tracking.segments.append((label, Cell.hidden(PRIMARY), Cell.hidden(PRIMARY)))
-            else:
-                cells, _total = suppress_row([completed, started - completed], campaign.threshold)
-                tracking.segments.append((label, Cell.shown(started), cells[0]))
+            row = counts.get(option)
+            if row is None:
+                tracking.segments.append((label, Cell.hidden(), Cell.hidden()))
+                continue
+            # Perturbed on the segment's starters, a population the results never use: tracking
+            # minus results gives noise, not the people still answering.
+            protector = Protector(Tally(row["started"], int(row["started_keys"] or 0)), campaign.threshold)
+            started = protector.size()
+            completed = protector.count("completed", Tally(row["completed"], int(row["completed_keys"] or 0)))
+            tracking.segments.append((label, started, Cell.hidden() if started.suppressed else completed))
     return tracking

@@ -21,13 +21,14 @@ from django.utils.translation import gettext as _
 
 from grille.assessments.models import Answer
 from grille.core.exporters import Exporter, Sheet
+from grille.disclosure.cells import SUPPRESSED_MARK, Cell
+from grille.disclosure.labels import protection_note
 from grille.frameworks import grid as g
 from grille.frameworks.selectors import get_grid
 
-from .dashboard import Dashboard, MeanCell, completed_respondents
+from .dashboard import Dashboard, MeanCell, completed_respondents, hidden_reason, pending_note
 from .enums import QuestionKind
 from .models import Campaign, ProfileAnswer, ProfileQuestion
-from .suppression import SUPPRESSED_MARK, Cell
 
 DEFAULT_CHUNK_SIZE = 2000
 MEAN_DIGITS = 3
@@ -39,10 +40,7 @@ def synthetic_notice() -> str:
 
 
 def secrecy_note(k: int) -> str:
-    return _(
-        "s = secret statistique (moins de %(k)d répondants, ou chiffre masqué pour qu'un autre "
-        "ne puisse pas être recalculé à partir des totaux)"
-    ) % {"k": k}
+    return protection_note(k)
 
 
 def _stem(campaign: Campaign) -> str:
@@ -305,18 +303,20 @@ class AggregatesExporter(Exporter):
         ]
         if dashboard.compare is not None:
             rows.append([_("Comparaison par"), dashboard.compare.label])
+            if dashboard.comparison_reason:
+                rows.append([_("Segments"), hidden_reason(dashboard, comparison=True)])
         if dashboard.population_suppressed:
-            rows.append([
-                _("Diffusion"),
-                _("Moins de %(k)d répondants : aucun chiffre n'est diffusé.") % {"k": dashboard.k},
-            ])
+            rows.append([_("Diffusion"), hidden_reason(dashboard)])
+        if dashboard.pending:
+            rows.append([_("En attente"), pending_note(dashboard)])
         rows += [
             [_("Secret statistique"), secrecy_note(dashboard.k)],
             [
                 _("Moyennes"),
                 _(
                     "Niveaux de pratique de 0 à %(max)d, « Non concerné·e » exclu ; par situation et par axe, "
-                    "moyenne par répondant puis entre répondants ; intervalle de confiance à 95 %% (loi de Student)."
+                    "score de chaque répondant (moyenne de ses niveaux, arrondie au tiers) puis moyenne entre "
+                    "répondants ; intervalle de confiance à 95 %% (loi de Student)."
                 ) % {"max": grid.level.max_value},
             ],
         ]

@@ -1,11 +1,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from grille.disclosure.cells import MIN_THRESHOLD
 from grille.frameworks.enums import VersionStatus
 from grille.frameworks.models import FrameworkVersion
 
 from .enums import QuestionKind, WaveFormat
-from .suppression import MIN_THRESHOLD
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grille.core.charts import RadarSeries, format_score
+from grille.core.statistics import MANN_WHITNEY_TEST_NAME
+from grille.disclosure.cells import SUPPRESSED_MARK, Cell
 from grille.frameworks import grid as g
 from grille.frameworks.charts import situation_radar
 
@@ -21,8 +23,6 @@ from .comparison import ComparisonRow, compare_waves
 from .dashboard import Dashboard, MeanCell, Tracking
 from .exporters import filter_labels, secrecy_note, synthetic_notice
 from .models import Campaign, PreviousWave, WaveItem
-from .statistics import MANN_WHITNEY_TEST_NAME
-from .suppression import SUPPRESSED_MARK, Cell
 
 P_VALUE_FLOOR = 0.001
 

@@ -22,6 +22,7 @@ from grille.assessments.enums import AssessmentStatus
 from grille.assessments.models import Assessment
 from grille.assessments.services import start_assessment
 from grille.core.tokens import hash_token, new_token
+from grille.disclosure.cells import MIN_THRESHOLD
 from grille.frameworks.models import FrameworkVersion
 from grille.frameworks.selectors import get_grid
 
@@ -32,13 +33,14 @@ from .models import (
     ConsentText,
     CrosswalkLink,
     Invitee,
+    MicrodataDownload,
     PreviousWave,
     ProfileAnswer,
     ProfileQuestion,
     Respondent,
     WaveItem,
 )
-from .suppression import MIN_THRESHOLD
+from .pools import settle_campaign
 
 PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -103,7 +105,23 @@ def create_campaign(
     )
     if user is not None:
         campaign.analysts.add(user)
+        campaign.lead = user
+        campaign.save(update_fields=["lead"])
     return campaign
+
+
+def can_download_microdata(user, campaign: Campaign) -> bool:
+    """Only the study lead downloads the pseudonymised microdata (DESIGN.md, privacy rules)."""
+    return user is not None and user.is_authenticated and campaign.lead_id == user.pk
+
+
+@transaction.atomic
+def record_microdata_download(*, campaign: Campaign, user, fmt: str, via: str) -> MicrodataDownload:
+    """Record one download of the microdata, before its first byte leaves: who, when, what."""
+    rows = Respondent.objects.filter(campaign=campaign, assessment__status=AssessmentStatus.SUBMITTED).count()
+    return MicrodataDownload.objects.create(
+        campaign=campaign, user=user, user_email=getattr(user, "email", "") or "", fmt=fmt, via=via, rows=rows,
+    )
 
 
 @transaction.atomic
@@ -114,6 +132,10 @@ def update_campaign(
     """Change a campaign. A new consent wording becomes a new version; a new closing date
     applies at once to every positioning of the campaign."""
     _check_dates_and_threshold(opens_at, closes_at, threshold)
+    if threshold != campaign.threshold and Respondent.objects.filter(campaign=campaign, released=True).exists():
+        # Results already published with one k: another k would publish other cells and
+        # other batches of the same people, and the two could be compared.
+        raise StudyError(_("Le seuil de diffusion ne change plus une fois des résultats publiés."))
     current = current_consent(campaign)
     if consent_text.strip() and consent_text.strip() != current.text:
         ConsentText.objects.create(campaign=campaign, version=current.version + 1, text=consent_text.strip())
@@ -363,8 +385,13 @@ def invitee_link_key(invitee: Invitee) -> str:
 
 @transaction.atomic
 def save_profile_answers(*, respondent: Respondent, answers: dict[str, list[str]]) -> None:
-    """Replace the respondent's profile answers after checking each against its question."""
+    """Replace the respondent's profile answers after checking each against its question.
+
+    Once the positioning is sent they are part of it and no longer change: a released
+    respondent moving from one segment to another would make two views differ by one person."""
     _check_open(respondent.campaign)
+    if Assessment.objects.filter(pk=respondent.assessment_id, status=AssessmentStatus.SUBMITTED).exists():
+        raise StudyError(_("Votre questionnaire est envoyé : votre profil ne peut plus changer."))
     questions = {q.code: q for q in ProfileQuestion.objects.filter(campaign=respondent.campaign_id)}
     rows = []
     for code, values in answers.items():
@@ -388,8 +415,11 @@ def withdraw_response(*, respondent: Respondent) -> None:
     """The respondent leaves the study: their answers leave every aggregate and export at once.
     Their positioning stays theirs (in « Mes positionnements »), unlinked from the study."""
     assessment = respondent.assessment
+    campaign = respondent.campaign
     respondent.delete()
     Assessment.objects.filter(pk=assessment.pk).update(answers_until=None)
+    # A departure: the results change only as a whole batch (pools.py).
+    settle_campaign(campaign)
 
 
 # --- Earlier waves and crosswalks ----------------------------------------------------------

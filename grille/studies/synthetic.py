@@ -14,6 +14,7 @@ first days, with bumps after reminders, so tracking curves look like those of a 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from grille.frameworks.selectors import get_default_version, get_grid
 
 from .enums import QuestionKind
 from .models import Campaign, ProfileAnswer, ProfileQuestion, Respondent
+from .pools import settle_campaign
 from .services import StudyError, create_campaign, current_consent
 
 MAX_RESPONDENTS = 100_000
@@ -203,6 +205,7 @@ def generate_synthetic_campaign(
                          plan=plan, start=start, stop=stop)
             if progress is not None:
                 progress(stop, respondents)
+        settle_campaign(campaign)
     except BaseException:
         # Interrupted or failed half-way: leave no half-made campaign behind.
         _discard(campaign)
@@ -462,6 +465,10 @@ def _draw_carryings(rng: np.random.Generator, grid: g.Grid, not_concerned: np.nd
 
 # --- Writing ----------------------------------------------------------------------------------
 
+def _record_key(link_key: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(link_key, person=b"record-key", digest_size=4).digest(), "big") >> 1
+
+
 def _write_batch(*, campaign: Campaign, consent_id: int, grid: g.Grid, questions: list[ProfileQuestion],
                  plan: _Plan, start: int, stop: int) -> None:
     opens_at = campaign.opens_at
@@ -478,8 +485,10 @@ def _write_batch(*, campaign: Campaign, consent_id: int, grid: g.Grid, questions
                 version_id=campaign.version_id, answers_until=campaign.closes_at,
                 status=AssessmentStatus.SUBMITTED if submit >= 0 else AssessmentStatus.DRAFT,
                 submitted_at=opens_at + timedelta(seconds=submit) if submit >= 0 else None,
+                # Drawn from the seed too, so that the protected figures are reproducible.
+                record_key=_record_key(plan.link_keys[32 * index:32 * (index + 1)]),
             )
-            for submit in submits
+            for index, submit in zip(range(start, stop), submits, strict=True)
         ]
         Assessment.objects.bulk_create(assessments, batch_size=INSERT_BATCH_SIZE)
         respondents = [

@@ -26,6 +26,8 @@ from .dashboard import build_dashboard, build_tracking
 from .exporters import AggregatesExporter, MicrodataExporter
 from .forms import CampaignForm, QuestionForm, UploadForm, WaveForm
 from .models import Campaign, PreviousWave, Respondent
+from .pools import settle_campaign
+from .queries import QueryRefused, parse_results_query
 from .reports import report_context, wave_comparisons
 
 OPEN_LINK_SESSION_KEY = "grille_study_open_link"
@@ -308,19 +310,14 @@ def withdraw(request: HttpRequest, uuid) -> HttpResponse:
 
 def _filters_from(request: HttpRequest, campaign: Campaign) -> tuple[dict[str, str], str | None, str]:
     """Filters `f_<question>=<option>` and `comparer=<question>` from the query string, checked
-    against the campaign's questions. Unknown ones are an error, never silently ignored."""
-    questions = {q.code: q for q in selectors.questions_of(campaign)}
-    filters: dict[str, str] = {}
-    for key, value in request.GET.items():
-        if key.startswith("f_") and value:
-            question = questions.get(key[2:])
-            if question is None or value not in {code for code, _label in question.options}:
-                return {}, None, _("Filtre inconnu : %(key)s=%(value)s.") % {"key": key[2:], "value": value}
-            filters[key[2:]] = value
-    compare = request.GET.get("comparer") or None
-    if compare and compare not in questions:
-        return {}, None, _("Question de comparaison inconnue : %(code)s.") % {"code": compare}
-    return filters, compare, ""
+    by the one parser of the bounded query space (queries.py). Unknown ones are an error, never
+    silently ignored."""
+    pairs = [(key[2:], value) for key, value in request.GET.items() if key.startswith("f_") and value]
+    try:
+        query = parse_results_query(campaign, pairs, request.GET.get("comparer") or None)
+    except QueryRefused as exc:
+        return {}, None, str(exc)
+    return query.filters, query.compare, ""
 
 
 @login_required
@@ -331,6 +328,7 @@ def dashboard(request: HttpRequest, uuid) -> HttpResponse:
     questions = list(selectors.questions_of(campaign))
     if error:
         return render(request, "studies/dashboard.html", {"campaign": campaign, "questions": questions, "error": error}, status=400)
+    settle_campaign(campaign)
     board = build_dashboard(campaign, filters=filters, compare=compare)
     return render(request, "studies/dashboard.html", {
         "campaign": campaign, "questions": questions, "board": board, "radar": _dashboard_radar(board),
@@ -364,6 +362,7 @@ def tracking(request: HttpRequest, uuid) -> HttpResponse:
         return render(request, "studies/tracking.html", {
             "campaign": campaign, "questions": questions, "error": _("Question inconnue : %(code)s.") % {"code": by},
         }, status=400)
+    settle_campaign(campaign)
     data = build_tracking(campaign, by=by)
     return render(request, "studies/tracking.html", {
         "campaign": campaign, "questions": questions, "tracking": data, "by": by, "curve": _tracking_curve(data),
@@ -408,6 +407,7 @@ def waves(request: HttpRequest, uuid) -> HttpResponse:
                 return redirect("studies:waves", uuid=uuid)
         status = 400
     waves_list = list(PreviousWave.objects.filter(campaign=campaign).order_by("-year"))
+    settle_campaign(campaign)
     comparisons = [(wave, *compare_waves(campaign, wave)) for wave in waves_list]
     return render(request, "studies/waves.html", {
         "campaign": campaign, "form": form, "errors": errors[:200], "comparisons": comparisons,
@@ -437,7 +437,11 @@ def crosswalk(request: HttpRequest, uuid, wave_id: int) -> HttpResponse:
 @require_GET
 def exports(request: HttpRequest, uuid) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
-    return render(request, "studies/exports.html", {"campaign": campaign, "counts": selectors.respondent_counts(campaign)})
+    return render(request, "studies/exports.html", {
+        "campaign": campaign, "counts": selectors.respondent_counts(campaign),
+        "can_download_microdata": services.can_download_microdata(request.user, campaign),
+        "downloads": campaign.microdata_downloads.all()[:20],
+    })
 
 
 @login_required
@@ -447,6 +451,11 @@ def export_microdata(request: HttpRequest, uuid, fmt: str) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     if fmt not in ("csv", "xlsx"):
         raise Http404
+    if not services.can_download_microdata(request.user, campaign):
+        return _refused(request, campaign, services.NotAllowed(
+            _("Seul·e la ou le responsable de l'étude peut télécharger les microdonnées pseudonymisées. Les tableaux agrégés, protégés, restent disponibles.")
+        ))
+    services.record_microdata_download(campaign=campaign, user=request.user, fmt=fmt, via="web")
     exporter = MicrodataExporter(campaign)
     return csv_response(exporter) if fmt == "csv" else xlsx_response(exporter)
 
@@ -459,6 +468,7 @@ def export_aggregates(request: HttpRequest, uuid) -> HttpResponse:
     filters, compare, error = _filters_from(request, campaign)
     if error:
         return _refused(request, campaign, services.StudyError(error))
+    settle_campaign(campaign)
     return xlsx_response(AggregatesExporter(campaign, build_dashboard(campaign, filters=filters, compare=compare)))
 
 
@@ -467,5 +477,6 @@ def export_aggregates(request: HttpRequest, uuid) -> HttpResponse:
 @require_GET
 def report_pdf(request: HttpRequest, uuid) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
+    settle_campaign(campaign)
     context = report_context(campaign, build_dashboard(campaign), build_tracking(campaign), wave_comparisons(campaign))
     return render_pdf(request, "studies/report_pdf.html", context, filename=f"rapport-etude-{campaign.wave_year}.pdf")

@@ -41,7 +41,8 @@ from grille.core.middleware import CONTENT_SECURITY_POLICY
 from grille.frameworks.services import load_framework_version, validate_framework_data
 from grille.organisations.enums import ShareMode
 from grille.organisations.models import Membership
-from grille.organisations.services import create_organisation, share_assessment
+from grille.organisations.pools import ANONYMOUS_BATCH, ANONYMOUS_MIN
+from grille.organisations.services import create_organisation, share_assessment, withdraw_share
 from grille.studies import services as study_services
 from grille.studies.dashboard import build_dashboard
 from tests.factories import (
@@ -637,38 +638,76 @@ def test_facilitator_reads_the_team_figures(team, owner_token):
     body = response.json()
     assert body["organisation"] == {"id": str(organisation.uuid), "name": "Communauté de communes du Val"}
     assert (body["contributions"], body["named"], body["anonymous"], body["anonymous_pending"]) == (2, 2, 0, 1)
-    assert body["anonymous_min"] == 3
+    # Anonymous shares are counted from five people on (and change by batches of three new ones).
+    assert (body["anonymous_min"], body["approximate"]) == (ANONYMOUS_MIN, False) == (5, False)
     p11 = body["practices"][0]
     assert p11["practice"] == "1.1"
     assert (p11["answered"], p11["scored"], p11["regular"], p11["wish"], p11["partnership"]) == (2, 2, 1, 1, 1)
     assert p11["mean"] == 2.0
     assert {lv["level"]: lv["count"] for lv in p11["levels"]} == {"0": 0, "1": 1, "2": 0, "3": 1, "nc": 0}
+    assert p11["approximate"] is False
     p12 = body["practices"][1]
     assert (p12["answered"], p12["scored"], p12["mean"]) == (2, 1, 1.0)
     situation_1 = body["situations"][0]
     assert situation_1["code"] == "1"
-    assert situation_1["mean"] == pytest.approx((3 + 1 + 1) / 3)
+    # The mean of the members' scores: Bruno (3 + 1) / 2, Chloé 1 (« Non concerné·e » left out).
+    assert (situation_1["mean"], situation_1["approximate"]) == (1.5, False)
     assert [m["name"] for m in body["members"]] == ["Bruno Membre", "Chloé Membre"]
     bruno = body["members"][0]
     assert bruno["answers"][0] == {"practice": "1.1", "level": "3", "wish": "oui", "carrying": "partenariat"}
     assert bruno["situations"]["1"] == 2.0
 
 
-def test_anonymous_shares_count_only_from_three_and_never_by_name(team, owner_token, version):
+def test_anonymous_shares_count_in_batches_approximately_and_never_by_name(team, owner_token, version):
     organisation, people = team
     facilitator = Membership.objects.get(organisation=organisation, user__email="camille@exemple.fr")
-    for email in ("eli@exemple.fr", "fanny@exemple.fr"):
-        member = join(facilitator, make_user_named(email, email))
+    path = f"/structures/{organisation.uuid}/equipe"
+    assert (ANONYMOUS_BATCH, ANONYMOUS_MIN) == (3, 5)
+    anonymous = [people["dora@exemple.fr"]]
+
+    def share_anonymously(n: int) -> None:
+        member = join(facilitator, make_user_named(f"anonyme{n}@exemple.fr", f"Anonyme {n}"))
         share_assessment(
             membership=member, assessment=submitted_positioning(member.user, version, {"1.1": "0"}), mode=ShareMode.ANONYMOUS
         )
+        anonymous.append(member)
 
-    body = call("GET", f"/structures/{organisation.uuid}/equipe", owner_token).json()
+    def counts() -> tuple:
+        body = call("GET", path, owner_token).json()
+        return body["contributions"], body["anonymous"], body["anonymous_pending"], body["approximate"]
 
-    assert (body["contributions"], body["named"], body["anonymous"], body["anonymous_pending"]) == (5, 2, 3, 0)
-    assert body["practices"][0]["answered"] == 5
+    share_anonymously(1)
+    # Two anonymous shares: waiting for a batch of three new ones.
+    assert counts() == (2, 0, 2, False)
+    share_anonymously(2)
+    # Three: released as a batch, but not shown before five people.
+    assert counts() == (2, 0, 3, False)
+    for n in range(3, 9):
+        share_anonymously(n)
+
+    body = call("GET", path, owner_token).json()
+
+    # Nine anonymous answers at level 0 on 1.1 read 7 to 11 after noise: shown; the empty cells are hidden.
+    assert (body["named"], body["anonymous_pending"], body["approximate"]) == (2, 0, True)
+    assert 7 <= body["anonymous"] <= 11
+    assert body["contributions"] == 2 + body["anonymous"]
+    p11 = body["practices"][0]
+    anonymous_zeros = {lv["level"]: lv["count"] for lv in p11["levels"]}["0"]
+    assert 7 <= anonymous_zeros <= 11
+    assert (p11["answered"], p11["approximate"]) == (2 + anonymous_zeros, True)
     assert [m["name"] for m in body["members"]] == ["Bruno Membre", "Chloé Membre"]
-    assert "Dora" not in json.dumps(body)
+    assert "Dora" not in json.dumps(body) and "Anonyme" not in json.dumps(body)
+
+    # A departure shows no anonymous figure until the next batch of three new shares.
+    withdraw_share(membership=anonymous[4])
+    assert counts() == (2, 0, 8, False)
+    share_anonymously(9)
+    share_anonymously(10)
+    assert counts() == (2, 0, 10, False)
+    share_anonymously(11)
+    contributions, shown, pending, approximate = counts()
+    assert (pending, approximate) == (0, True)
+    assert 9 <= shown <= 13 and contributions == 2 + shown
 
 
 def test_members_who_do_not_facilitate_get_403(team):
@@ -751,22 +790,26 @@ def test_too_few_respondents_hide_every_figure(campaign, owner_token):
 
 
 def test_study_results_are_the_dashboard_figures_with_suppression(campaign, owner_token):
-    respond(campaign, 6)
+    respond(campaign, 10)
 
     body = results(campaign, owner_token).json()
     board = build_dashboard(campaign)
 
-    assert body["respondents"] == 6
+    assert 8 <= body["respondents"] <= 12  # perturbed by at most 2
     assert body["population_suppressed"] is False
     p11 = body["practices"][0]
     assert p11["practice"] == "1.1"
-    assert p11["total"] == {"value": 6, "suppressed": False}
-    assert p11["levels"][2] == {"level": "2", "value": 6, "suppressed": False}
-    assert p11["mean"]["n"] == 6 and p11["mean"]["mean"] == 2.0
-    # 1.2: levels 0, 1, 2, 3, 0, 1 — each count is under k, so none is shown.
+    value = p11["levels"][2]["value"]
+    assert p11["levels"][2] == {"level": "2", "value": value, "suppressed": False, "approximate": True}
+    assert 8 <= value <= 12
+    # Total and mean are made of the shown counts only.
+    assert p11["total"] == {"value": value, "suppressed": False, "approximate": True}
+    assert p11["mean"]["n"] == value and p11["mean"]["mean"] == 2.0 and p11["mean"]["approximate"] is True
+    # 1.2: levels 0, 1, 2, 3, 0, 1, 2, 3, 0, 1 — each count is under k: only a 3 pushed to 5 by
+    # the noise can show, never a 2, nor a zero (« Non concerné·e »).
     p12 = body["practices"][1]
-    assert [(c["level"], c["value"]) for c in p12["levels"] if not c["suppressed"]] == [("nc", 0)]
-    assert p12["mean"]["n"] == 6
+    shown = {c["level"]: c["value"] for c in p12["levels"] if not c["suppressed"]}
+    assert set(shown) <= {"0", "1"} and set(shown.values()) <= {5}
     # The same cells as the results page, one by one.
     for row, api_row in zip(board.practices, body["practices"], strict=True):
         assert [(c.suppressed, c.value) for _o, c in row.levels] == [(c["suppressed"], c["value"]) for c in api_row["levels"]]
@@ -777,8 +820,8 @@ def test_study_results_are_the_dashboard_figures_with_suppression(campaign, owne
 
 
 def test_no_suppressed_figure_carries_a_value(campaign, owner_token):
-    respond(campaign, 6)
-    respond(campaign, 7, structure="epci", level="3")
+    respond(campaign, 8)
+    respond(campaign, 10, structure="epci", level="3")
     respond(campaign, 2, structure="commune", level="0")
 
     body = results(campaign, owner_token, "?comparer=structure").json()
@@ -786,7 +829,7 @@ def test_no_suppressed_figure_carries_a_value(campaign, owner_token):
     def walk(node):
         if isinstance(node, dict):
             if node.get("suppressed") is True:
-                figures = {k: v for k, v in node.items() if k not in {"suppressed", "level", "code", "label"}}
+                figures = {k: v for k, v in node.items() if k not in {"suppressed", "level", "code", "label", "reason", "approximate"}}
                 assert set(figures.values()) == {None}, node
             for value in node.values():
                 walk(value)
@@ -796,28 +839,29 @@ def test_no_suppressed_figure_carries_a_value(campaign, owner_token):
 
     walk(body)
     segments = {s["code"]: s for s in body["segments"]}
-    # 2 communes are under k; the smallest other segment is hidden too, or 15 − 7 − 6 would give them away.
-    assert segments["commune"] == {"code": "commune", "label": "Commune", "size": None, "suppressed": True}
-    assert segments["association"]["suppressed"] is True
-    assert segments["epci"] == {"code": "epci", "label": "EPCI (intercommunalité)", "size": 7, "suppressed": False}
+    # 2 communes are under k; the other segments differ from everyone by 10 and 12 people.
+    assert segments["commune"] == {"code": "commune", "label": "Commune", "size": None, "suppressed": True, "reason": "too-few"}
+    assert segments["association"]["suppressed"] is False and 6 <= segments["association"]["size"] <= 10
+    assert segments["epci"]["suppressed"] is False and 8 <= segments["epci"]["size"] <= 12
     situation_1 = body["situations"][0]["segments"]
-    assert situation_1["commune"]["suppressed"] is True and situation_1["association"]["suppressed"] is True
-    assert situation_1["epci"]["n"] == 7 and situation_1["epci"]["suppressed"] is False
+    assert situation_1["commune"]["suppressed"] is True
+    assert situation_1["epci"]["suppressed"] is False
 
 
 def test_filters_use_the_page_rules_small_complements_included(campaign, owner_token):
-    respond(campaign, 6)
+    respond(campaign, 8)
     respond(campaign, 2, structure="commune")
 
     filtered = results(campaign, owner_token, "?filtre=structure:association").json()
-    respond(campaign, 3, structure="commune")
+    respond(campaign, 5, structure="commune")
     enough = results(campaign, owner_token, "?filtre=structure:association&filtre=territoire:rural").json()
 
-    # 6 association answers, but the 2 left out could be recomputed from the whole: hidden.
+    # 8 association answers, but the 2 left out could be recomputed from the whole: hidden.
     assert filtered["population_suppressed"] is True
+    assert filtered["reason"] == "neighbour"
     assert filtered["filters"] == {"structure": "association"}
     assert enough["population_suppressed"] is False
-    assert enough["respondents"] == 6
+    assert 6 <= enough["respondents"] <= 10
     assert enough["filters"] == {"structure": "association", "territoire": "rural"}
 
 
@@ -829,6 +873,7 @@ def test_filters_use_the_page_rules_small_complements_included(campaign, owner_t
         ("?filtre=nulle:part", "Filtre inconnu"),
         ("?filtre=structure:association&filtre=structure:commune", "Un seul filtre par question"),
         ("?comparer=inconnue", "Question de comparaison inconnue"),
+        ("?filtre=structure:association&filtre=territoire:rural&comparer=region", "Au plus 2 questions"),
     ],
 )
 def test_bad_study_filters_are_400(campaign, owner_token, query, message):
@@ -840,9 +885,9 @@ def test_bad_study_filters_are_400(campaign, owner_token, query, message):
 
 def test_study_results_queries_do_not_grow_with_the_campaign(campaign, owner_token):
     path = f"/etudes/{campaign.uuid}/resultats?comparer=structure"
-    respond(campaign, 5)
+    respond(campaign, 10)
     few = queries_for("GET", path, owner_token)
-    respond(campaign, 5, structure="commune")
+    respond(campaign, 10, structure="commune")
 
     assert queries_for("GET", path, owner_token) == few
 

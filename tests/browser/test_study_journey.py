@@ -81,7 +81,9 @@ def test_analyst_runs_a_campaign_and_takes_the_results_away(site, new_context, t
     assert_accessible(analyst)
     analyst.goto(campaign_url + "resultats/")
     # Two respondents are fewer than k = 5: nothing may be shown.
-    assert analyst.get_by_text(re.compile("Moins de 5 répondants correspondent")).is_visible()
+    assert analyst.get_by_text(re.compile("Moins de 5 répondants : aucun chiffre")).is_visible()
+    # They wait for a batch of k: the page says so, without saying who.
+    assert analyst.get_by_text(re.compile("2 questionnaires complets attendent le prochain lot")).is_visible()
     assert analyst.locator("table").count() == 0
     assert_accessible(analyst)
 

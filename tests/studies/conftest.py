@@ -12,6 +12,7 @@ from grille.accounts.models import User
 from grille.assessments.services import AnswerInput, save_answers, submit_assessment
 from grille.studies import services
 from grille.studies.models import Campaign, Respondent
+from grille.studies.pools import settle_campaign
 
 
 @pytest.fixture
@@ -40,6 +41,8 @@ def make_respondent(campaign: Campaign, *, profile: dict[str, list[str]], levels
     )
     if submit:
         submit_assessment(assessment=respondent.assessment)
+        # As the results pages do before reading: a batch of k is released.
+        settle_campaign(campaign)
     return respondent
 
 

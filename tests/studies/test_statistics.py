@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from grille.studies.statistics import (
+from grille.core.statistics import (
     MANN_WHITNEY_TEST_NAME,
     distribution_from_counts,
     level_shares,

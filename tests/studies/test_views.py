@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -187,8 +188,19 @@ def test_answers_after_closing_are_refused(campaign):
     assert respondent.assessment.answers.get().level.code == "1"
 
 
+def _published(campaign) -> set[int]:
+    return set(Respondent.objects.filter(campaign=campaign, released=True).values_list("pk", flat=True))
+
+
+def _complete_count(page: str) -> int:
+    match = re.search(r"≈ (\d+) questionnaires complets", page)
+    assert match, "no respondent count on the page"
+    return int(match.group(1))
+
+
 def test_withdrawal_removes_the_answers_from_results(campaign, analyst, respondents):
-    people = respondents(6)
+    people = respondents(12)  # two batches of 5 published, 2 waiting
+    before = _published(campaign)
     client = Client()
     from grille.assessments.selectors import SESSION_KEY
 
@@ -199,21 +211,29 @@ def test_withdrawal_removes_the_answers_from_results(campaign, analyst, responde
     response = client.post(reverse("studies:withdraw", args=[people[0].assessment.uuid]))
 
     assert response.status_code == 302
-    assert Respondent.objects.count() == 5
-    board = logged_in(analyst).get(url("dashboard", campaign))
-    assert "5 questionnaires complets" in board.content.decode()
+    assert Respondent.objects.count() == 11
+    # The results minus one person would show who left: nothing is shown until the next batch.
+    page = logged_in(analyst).get(url("dashboard", campaign)).content.decode()
+    assert "Une personne a retiré sa participation" in page
+    assert re.search(r"≈ \d+ questionnaires? complets?", page) is None
+    respondents(3)  # with the 2 waiting, 5 new questionnaires: a batch
+    after = _published(campaign)
+    assert people[0].pk in before and people[0].pk not in after
+    assert len(before ^ after) >= 5
+    page = logged_in(analyst).get(url("dashboard", campaign)).content.decode()
+    assert abs(_complete_count(page) - len(after)) <= 2
 
 
 def test_small_groups_are_suppressed_on_the_dashboard(campaign, analyst, respondents):
-    respondents(6, structure="association")
+    respondents(8, structure="association")
     respondents(2, structure="commune")
 
     page = logged_in(analyst).get(url("dashboard", campaign) + "?comparer=structure").content.decode()
     filtered = logged_in(analyst).get(url("dashboard", campaign) + "?f_structure=commune").content.decode()
 
-    assert "8 questionnaires complets" in page
+    assert 8 <= _complete_count(page) <= 12
     assert "Commune <span class=\"suppressed\">(s)</span>" in page
-    assert "Moins de 5 répondants correspondent" in filtered
+    assert "Moins de 5 répondants : aucun chiffre n&#x27;est diffusé." in filtered
 
 
 def test_unknown_filter_is_a_clear_400(campaign, analyst):
@@ -227,38 +247,90 @@ def test_dashboard_queries_do_not_grow_with_respondents(campaign, analyst, respo
     get_grid(campaign.version_id)
     client = logged_in(analyst)
     counts = []
-    for n in (6, 30):
+    for n in (15, 40):
         respondents(n - sum(1 for _ in Respondent.objects.all()) if counts else n)
         client.get(url("dashboard", campaign) + "?comparer=structure")
         with CaptureQueriesContext(connection) as queries:
             client.get(url("dashboard", campaign) + "?comparer=structure")
         counts.append(len(queries))
 
-    assert Respondent.objects.count() == 30
+    assert Respondent.objects.count() == 40
     assert counts[0] == counts[1]
 
 
 def test_a_filter_that_leaves_out_a_small_group_shows_nothing(campaign, analyst, respondents):
-    respondents(6, structure="association")
+    respondents(8, structure="association")
     respondents(2, structure="commune")
 
-    # 8 in all minus 6 associations = 2 others: publishing the associations' figures would reveal them.
+    # 10 in all minus 8 associations = 2 others: publishing the associations' figures would reveal them.
     page = logged_in(analyst).get(url("dashboard", campaign) + "?f_structure=association").content.decode()
 
-    assert "Moins de 5 répondants correspondent à ces filtres, ou en sont exclus" in page
+    assert "Ces filtres écartent entre 1 et 4 personnes" in page
     assert "questionnaires complets" not in page
 
 
-def test_filtered_cells_are_hidden_when_their_complement_is_small(campaign, analyst, respondents):
-    from grille.studies.dashboard import build_dashboard
+def test_a_view_crossing_three_questions_is_refused(campaign, analyst, respondents):
+    respondents(10)
 
-    respondents(6, structure="association", level="2")
-    respondents(5, structure="commune", level="2")
-    respondents(1, structure="commune", level="3")
+    response = logged_in(analyst).get(
+        url("dashboard", campaign) + "?f_structure=association&f_territoire=rural&comparer=region"
+    )
 
-    board = build_dashboard(campaign, filters={"structure": "association"})
-    row = next(r for r in board.practices if r.practice.code == "1.1")
-    shown = {option.code: cell for option, cell in row.levels}
+    assert response.status_code == 400
+    assert "Au plus 2 questions de profil à la fois" in response.content.decode()
 
-    # Overall "3" = 1 and associations' "3" = 0: the complement cell is 1, so "2" may not betray it.
-    assert shown["2"].suppressed
+
+def test_results_wait_for_a_whole_batch(campaign, analyst, respondents):
+    respondents(5)
+    first = _published(campaign)
+    respondents(4)
+
+    assert _published(campaign) == first
+    respondents(1)
+    assert len(_published(campaign)) == 10
+
+
+def test_only_the_study_lead_downloads_microdata_and_each_download_is_recorded(campaign, analyst, respondents):
+    from django.contrib.auth.models import Permission
+
+    from grille.studies.models import MicrodataDownload
+
+    respondents(3)
+    second = User.objects.create_user(email="second@exemple.fr")
+    second.user_permissions.add(Permission.objects.get(codename="run_studies"))
+    campaign.analysts.add(second)
+
+    refused = logged_in(second).get(reverse("studies:export_microdata", args=[campaign.uuid, "csv"]))
+    page = logged_in(second).get(url("exports", campaign)).content.decode()
+    allowed = logged_in(analyst).get(reverse("studies:export_microdata", args=[campaign.uuid, "csv"]))
+    b"".join(allowed.streaming_content)
+
+    assert refused.status_code == 403
+    assert "Seul·e la ou le responsable de l&#x27;étude" in refused.content.decode()
+    assert "microdonnees." not in page
+    assert allowed.status_code == 200
+    assert list(MicrodataDownload.objects.values_list("user_email", "fmt", "via", "rows")) == [
+        (analyst.email, "csv", "web", 3)
+    ]
+
+
+def test_profile_answers_no_longer_change_once_the_questionnaire_is_sent(campaign, respondents):
+    person = respondents(1)[0]
+
+    with pytest.raises(services.StudyError, match="ne peut plus changer"):
+        services.save_profile_answers(respondent=person, answers={"structure": ["commune"]})
+
+    assert list(person.profile_answers.filter(question__code="structure").values_list("option", flat=True)) == ["association"]
+
+
+def test_the_threshold_no_longer_changes_once_results_are_published(campaign, respondents):
+    respondents(5)
+
+    with pytest.raises(services.StudyError, match="ne change plus"):
+        services.update_campaign(
+            campaign=campaign, name=campaign.name, opens_at=campaign.opens_at, closes_at=campaign.closes_at,
+            introduction="", consent_text="", threshold=7,
+        )
+
+    campaign.refresh_from_db()
+    assert campaign.threshold == 5

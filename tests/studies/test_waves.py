@@ -22,8 +22,8 @@ CROSSWALK = b"source;cible;poids\nQ1;1.1;1\nQ2;2.1;1\nQ9;;\n"
 
 @pytest.fixture
 def wave(campaign, respondents):
-    respondents(6, level="2")
-    respondents(4, level="3")
+    respondents(12, level="2")
+    respondents(8, level="3")
     wave = services.import_previous_wave(campaign=campaign, name="Étude 2018", year=2018, source_format="aggregates", raw=AGGREGATES)
     services.import_crosswalk(wave=wave, raw=CROSSWALK)
     return wave
@@ -35,9 +35,13 @@ def test_comparison_matches_scipy_and_says_what_cannot_be_compared(campaign, wav
 
     first = by_code["1.1"]
     before = np.repeat([0, 1, 2, 3], [12, 30, 41, 17])
-    after = np.repeat([2, 3], [6, 4])
+    # The current wave's side is its published distribution: twelve « 2 » and eight « 3 »,
+    # read within the noise (±2).
+    assert set(first.after) == {2, 3}
+    assert 10 <= first.after[2] <= 14 and 6 <= first.after[3] <= 10
+    after = np.repeat(list(first.after), list(first.after.values()))
     expected = mannwhitneyu(before, after, alternative="two-sided", method="asymptotic", use_continuity=True)
-    assert (first.test.n_before, first.test.n_after) == (100, 10)
+    assert (first.test.n_before, first.test.n_after) == (100, len(after))
     assert first.test.p_value == pytest.approx(expected.pvalue)
     assert first.test.u == pytest.approx(expected.statistic)
     assert first.test.rank_biserial > 0  # higher levels now

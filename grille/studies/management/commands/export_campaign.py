@@ -10,6 +10,7 @@ from grille.core.exporters import Exporter, Sheet, write_csv, write_xlsx_to
 from grille.core.progress import ProgressBar
 from grille.studies.dashboard import completed_respondents
 from grille.studies.exporters import MicrodataExporter
+from grille.studies.services import record_microdata_download
 
 from ._campaigns import campaign_from
 
@@ -57,6 +58,8 @@ class Command(BaseCommand):
         target = campaign_from(campaign)
         fmt = fmt or ("xlsx" if output.suffix.lower() == ".xlsx" else "csv")
         total = completed_respondents(target).count()
+        # The command line is the server's operator acting for the study lead: recorded too.
+        record_microdata_download(campaign=target, user=None, fmt=fmt, via="commande")
         bar = ProgressBar(self.stdout, unit="lignes")
         written = 0
 
