@@ -27,9 +27,12 @@ def _code(option) -> str | None:
 
 @router.get("/structures/{uuid}/equipe", response={200: TeamOut, **TOKEN_ERRORS, **errors(403)}, summary="Cartographie de l'équipe")
 def team(request: HttpRequest, uuid: UUID):
-    """Les chiffres de la cartographie de l'équipe. Les partages anonymes ne comptent qu'à partir
-    de anonymous_min, et seulement dans les totaux ; seuls les membres qui partagent avec leur nom
-    apparaissent nommément.
+    """Les chiffres de la cartographie de l'équipe. Les partages anonymes ne comptent que dans les
+    totaux, et seulement à partir de anonymous_min partages publiés ; ils y entrent par lots d'au
+    moins 3 nouveaux partages, et après un retrait ou un départ ils n'y sont plus comptés jusqu'au
+    lot suivant. Les chiffres qui les comptent sont légèrement perturbés pour protéger les
+    personnes (approximate vaut alors true). Seuls les membres qui partagent avec leur nom
+    apparaissent nommément, avec leurs réponses exactes.
 
     Pour les animateurs et animatrices de la structure ; ses autres membres reçoivent 403, les autres 404.
     """
@@ -47,9 +50,10 @@ def team_dict(organisation, team_map: TeamMap) -> dict[str, Any]:
         "version": version_ref(organisation.version),
         "contributions": team_map.contribution_count,
         "named": team_map.named_count,
-        "anonymous": team_map.anonymous_count if team_map.anonymous_included else 0,
+        "anonymous": team_map.anonymous_count,
         "anonymous_pending": team_map.anonymous_pending,
         "anonymous_min": ANONYMOUS_MIN,
+        "approximate": team_map.approximate,
         "practices": [
             {
                 "practice": stats.practice.code,
@@ -63,11 +67,16 @@ def team_dict(organisation, team_map: TeamMap) -> dict[str, Any]:
                 "wish": stats.wish,
                 "partnership": stats.partnership,
                 "levels": [{"level": option.code, "count": n} for option, n in team_map.distribution(stats)],
+                "approximate": stats.approximate,
             }
             for stats in team_map.practices
         ],
         "situations": [
-            {"code": s.code, "label": s.label, "mean": team_map.situation_means.get(s.code)} for s in grid.situations
+            {
+                "code": s.code, "label": s.label, "mean": team_map.situation_means.get(s.code),
+                "approximate": team_map.approximate,
+            }
+            for s in grid.situations
         ],
         "members": [
             {

@@ -1,8 +1,10 @@
 """The organisation's team map, decisions and action plan as spreadsheet sheets.
 
 Only what the team map already shows is exported: names only for members who
-shared with their name, anonymous positionings only inside the aggregates and
-only once there are at least ANONYMOUS_MIN of them (the TeamMap enforces it).
+shared with their name, anonymous positionings only inside the aggregates, through
+the team's anonymous pool (shown from ANONYMOUS_MIN shares on, changing by batches of at least
+ANONYMOUS_BATCH new shares, withheld after a departure until the next batch, perturbed: the
+TeamMap enforces it). Figures that count the pool are flagged as approximate.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from grille.core.exporters import Exporter, Sheet
 
 from .enums import ActionStatus, DecisionMode, PartnerType
 from .models import ActionItem, Decision, Organisation
-from .team import ANONYMOUS_MIN, TeamMap
+from .team import ANONYMOUS_BATCH, ANONYMOUS_MIN, TeamMap
 
 
 def _round(value: float | None) -> float | None:
@@ -35,6 +37,16 @@ def choice_label(choices, value: str) -> str:
 
 def _yes_no(value: bool) -> str:
     return _("oui") if value else _("non")
+
+
+def confidentiality_note() -> str:
+    return _(
+        "Les contributions anonymes n'apparaissent que dans les totaux, et seulement à partir de "
+        "%(min)d. Elles y entrent par lots d'au moins %(batch)d nouveaux partages ; après un retrait "
+        "ou un départ, elles n'y sont plus montrées jusqu'au lot suivant. Les chiffres qui les "
+        "comptent sont approchés : arrondis par une légère perturbation aléatoire pour protéger "
+        "les personnes, sans les effectifs anonymes de moins de %(min)d."
+    ) % {"min": ANONYMOUS_MIN, "batch": ANONYMOUS_BATCH}
 
 
 def ordered_decisions(team_map: TeamMap, decisions: Mapping[int, Decision] | Iterable[Decision]) -> list[Decision]:
@@ -85,15 +97,10 @@ class TeamExporter(Exporter):
             [_("Date de l'export"), self.now],
             [_("Contributions"), team_map.contribution_count],
             [_("Contributions nominatives"), team_map.named_count],
-            [_("Contributions anonymes comptées"), team_map.anonymous_count if team_map.anonymous_included else 0],
-            [
-                _("Confidentialité"),
-                _(
-                    "Les contributions anonymes n'apparaissent que dans les totaux, "
-                    "et seulement à partir de %(min)d contributions anonymes."
-                )
-                % {"min": ANONYMOUS_MIN},
-            ],
+            [_("Contributions anonymes comptées"), team_map.anonymous_count],
+            [_("Partages anonymes en attente"), team_map.anonymous_pending],
+            [_("Chiffres approchés"), _yes_no(team_map.approximate)],
+            [_("Confidentialité"), confidentiality_note()],
         ]
         return Sheet(_("À propos"), [_("Rubrique"), _("Valeur")], rows, name="a-propos", widths=[32, 80])
 
@@ -121,7 +128,7 @@ class TeamExporter(Exporter):
         header = [
             _("Code"), _("Pratique"), _("Situation"), _("Contributions"), _("Moyenne"), _("Écart-type"),
             _("Réguliers"), _("Souhait de développement"), _("Partenariat"),
-            *(f"{grid.level.label} : {option.label}" for option in levels),
+            *(f"{grid.level.label} : {option.label}" for option in levels), _("Chiffres approchés"),
         ]
         situations = {s.code: s.label for s in grid.situations}
 
@@ -132,6 +139,7 @@ class TeamExporter(Exporter):
                     practice.code, practice.label, f"{practice.situation_code}. {situations.get(practice.situation_code, '')}",
                     stats.answered, _round(stats.mean), _round(stats.spread), stats.regular, stats.wish,
                     stats.partnership, *(stats.levels.get(option.id, 0) for option in levels),
+                    _yes_no(stats.approximate),
                 ]
 
         return Sheet(_("Pratiques"), header, rows(), name="pratiques", widths=[8, 60, 36])

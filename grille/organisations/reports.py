@@ -16,7 +16,7 @@ from grille.frameworks.charts import situation_radar
 from .enums import ActionStatus, DecisionMode
 from .exporters import choice_label, ordered_decisions, partner_type_labels
 from .models import ActionItem, Decision, Organisation
-from .team import ANONYMOUS_MIN, PracticeStats, TeamMap
+from .team import ANONYMOUS_BATCH, ANONYMOUS_MIN, PracticeStats, TeamMap
 
 
 @dataclass(frozen=True)
@@ -100,14 +100,15 @@ def report_context(
         )
         for a in actions
     ]
-    strength_floor = max(1, grid.level.max_value - 1)
+    strength_floor = grid.level.strength_floor
     return {
         "organisation": organisation,
         "grid": grid,
         "team_map": team_map,
         "generated_at": now or timezone.now(),
         "anonymous_min": ANONYMOUS_MIN,
-        "anonymous_counted": team_map.anonymous_count if team_map.anonymous_included else 0,
+        "anonymous_batch": ANONYMOUS_BATCH,
+        "anonymous_counted": team_map.anonymous_count,
         "radar": team_radar(team_map, chart_id=chart_id),
         "situations": [
             SituationRow(code=s.code, label=s.label, mean=team_map.situation_means.get(s.code), rows=by_situation[s.code])

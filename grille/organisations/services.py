@@ -38,6 +38,7 @@ from .models import (
     PracticeComment,
     Share,
 )
+from .pools import settle_team
 
 INVITATION_MAX_DAYS = 90
 
@@ -208,7 +209,8 @@ def set_role(*, by: Membership, target: Membership, role: str) -> Membership:
 
 @transaction.atomic
 def remove_member(*, by: Membership, target: Membership) -> None:
-    """Remove a member (a facilitator removes anyone, a member may leave). Their shares are withdrawn."""
+    """Remove a member (a facilitator removes anyone, a member may leave). Their shares are
+    withdrawn, and the team's anonymous pool settles (pools.py)."""
     if target.organisation_id != by.organisation_id:
         raise NotAllowed(_("Ce membre n'appartient pas à cette structure."))
     by, target = _lock_team(by, target)
@@ -222,6 +224,7 @@ def remove_member(*, by: Membership, target: Membership) -> None:
         withdrawn_at=timezone.now()
     )
     target.delete()
+    settle_team(target.organisation)
 
 
 @transaction.atomic
@@ -229,6 +232,7 @@ def share_assessment(*, membership: Membership, assessment: Assessment, mode: st
     """Show one submitted positioning to the organisation, with the member's name or anonymously.
 
     Replaces the member's previous share; the choice and the wording agreed to are recorded.
+    An anonymous share enters the team's figures with the next batch (pools.py).
     """
     if mode not in ShareMode.values:
         raise OrganisationError(_("Choisissez de partager avec votre nom ou anonymement."))
@@ -242,25 +246,34 @@ def share_assessment(*, membership: Membership, assessment: Assessment, mode: st
     # one-active-share constraint, and someone removed meanwhile cannot share any more.
     if Membership.objects.select_for_update().filter(pk=membership.pk).first() is None:
         raise NotAllowed(_("Vous n'êtes plus membre de cette structure."))
+    active = Share.objects.filter(organisation=membership.organisation, user=membership.user, withdrawn_at__isnull=True)
+    same = active.filter(assessment=assessment, mode=mode).first()
+    if same is not None:
+        # The same positioning, the same way: nothing changes (a new row would count as a
+        # departure and hide the team's anonymous figures until the next batch).
+        return same
     now = timezone.now()
-    Share.objects.filter(organisation=membership.organisation, user=membership.user, withdrawn_at__isnull=True).update(
-        withdrawn_at=now
-    )
-    return Share.objects.create(
+    active.update(withdrawn_at=now)
+    share = Share.objects.create(
         organisation=membership.organisation,
         user=membership.user,
         assessment=assessment,
         mode=mode,
         consent_version=SHARE_CONSENT_VERSION,
     )
+    settle_team(membership.organisation)
+    return share
 
 
 @transaction.atomic
 def withdraw_share(*, membership: Membership) -> int:
-    """Withdraw the member's positioning from every team view and export, at once."""
-    return Share.objects.filter(
+    """Withdraw the member's positioning from every team view and export, at once; the team's
+    anonymous pool settles so that the change counts a whole batch (pools.py)."""
+    withdrawn = Share.objects.filter(
         organisation=membership.organisation, user=membership.user, withdrawn_at__isnull=True
     ).update(withdrawn_at=timezone.now())
+    settle_team(membership.organisation)
+    return withdrawn
 
 
 def _practice_id(organisation: Organisation, code: str) -> int:

@@ -1,26 +1,45 @@
 """The team map: what the members who chose to share show of their practices.
 
-Every figure is computed by the database, in a fixed number of queries
-whatever the size of the team. Anonymous contributions are only counted
-once there are at least ANONYMOUS_MIN of them, and are never shown alone.
+Two kinds of share, two rules:
+- a named share is seen: each answer is shown beside the member's name, and the team's figures
+  count it exactly through the aggregation core (no perturbation: every named answer is
+  visible anyway);
+- an anonymous share counts only through the team's anonymous pool (pools.py): shown from
+  ANONYMOUS_MIN released shares on, changing by batches of at least ANONYMOUS_BATCH brand-new
+  shares, shown not at all after a departure until the next batch; its figures come out of the
+  disclosure layer (publish_group with k = ANONYMOUS_MIN: perturbed, hidden below k, empty
+  cells hidden too).
+
+A team figure adds the named exact counts and the pool's *shown* cells, and every derived
+figure (mean, spread, « Réguliers », gaps, strengths, situation means) is computed from those
+sums, with the definitions of grille/disclosure/aggregation.py. Figures that include the pool
+are approximate. The number of queries does not depend on the size of the team.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 
-from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from grille.assessments.models import Answer
 from grille.core.charts import distribution_bar
+from grille.core.statistics import mean_variance_from_sums
+from grille.disclosure import release
+from grille.disclosure.aggregation import GroupTallies, person_score, tally_groups
+from grille.disclosure.cells import EMPTY, Cell
+from grille.disclosure.protect import GroupFigures, publish_group
 from grille.frameworks import grid as g
-from grille.frameworks.models import Situation
 from grille.frameworks.selectors import get_grid
 
 from .enums import ShareMode
 from .models import Organisation, Share
+from .pools import ANONYMOUS_BATCH, ANONYMOUS_MIN, team_pool
 
-ANONYMOUS_MIN = 3
+__all__ = ["ANONYMOUS_BATCH", "ANONYMOUS_MIN", "Contributor", "PracticeStats", "TeamMap", "build_team_map"]
 
 
 @dataclass(frozen=True)
@@ -33,14 +52,15 @@ class Contributor:
 @dataclass
 class PracticeStats:
     practice: g.Practice
-    answered: int = 0            # contributions with a level (« Non concerné·e » included)
-    scored: int = 0              # contributions counted in the mean
+    answered: int = 0            # answers with a level (« Non concerné·e » included)
+    scored: int = 0              # answers with a value: the denominator of the mean and of « Réguliers »
     mean: float | None = None
-    variance: float | None = None
-    regular: int = 0             # at the two top levels
+    variance: float | None = None  # sample variance (ddof = 1), from two answers with a value
+    regular: int = 0             # at or above the grid's strength floor
     wish: int = 0
     partnership: int = 0
     levels: dict[int, int] = field(default_factory=dict)   # option id -> count
+    approximate: bool = False    # the anonymous pool's shown cells are in these figures
 
     @property
     def spread(self) -> float | None:
@@ -52,20 +72,24 @@ class TeamMap:
     grid: g.Grid
     contributors: list[Contributor]           # named contributions, in name order
     named_count: int
-    anonymous_count: int                      # active anonymous shares, counted or not
-    anonymous_included: bool
+    anonymous_count: int                      # the published pool's size (approximate), 0 when not shown
+    anonymous_included: bool                  # the anonymous pool's figures are in the team's figures
     practices: list[PracticeStats]
     matrix: dict[tuple[int, int], dict]       # (assessment id, practice id) -> {"level": option, ...}
-    situation_means: dict[str, float | None]  # situation code -> team mean
-    member_situation_means: dict[int, dict[str, float | None]]  # assessment id -> code -> mean
+    situation_means: dict[str, float | None]  # situation code -> team mean of its members' scores
+    member_situation_means: dict[int, dict[str, float | None]]  # assessment id -> code -> score
+    anonymous_pending: int = 0                # active anonymous shares not in the figures: waiting for a batch
+    anonymous_withheld: bool = False          # a counted anonymous share left: nothing shown until the next batch
+    pool: GroupFigures | None = None          # the anonymous pool's published figures
 
     @property
     def contribution_count(self) -> int:
-        return self.named_count + (self.anonymous_count if self.anonymous_included else 0)
+        return self.named_count + self.anonymous_count
 
     @property
-    def anonymous_pending(self) -> int:
-        return 0 if self.anonymous_included else self.anonymous_count
+    def approximate(self) -> bool:
+        """Team figures include perturbed counts of the anonymous pool."""
+        return self.anonymous_included
 
     def stats(self, code: str) -> PracticeStats:
         return next(p for p in self.practices if p.practice.code == code)
@@ -124,73 +148,128 @@ def _active_shares(organisation: Organisation) -> QuerySet[Share]:
     )
 
 
+def _shown(cell: Cell) -> int:
+    return 0 if cell.suppressed or cell.value is None else int(cell.value)
+
+
+def _answers_of(shares: QuerySet[Share]) -> QuerySet[Answer]:
+    # A subquery, not a list of ids: the same queries run whether the list is empty or not.
+    return Answer.objects.filter(assessment_id__in=shares.values("assessment_id"))
+
+
+def _practice_stats(practice: g.Practice, levels: dict[int, int], wish: int, partnership: int,
+                    grid: g.Grid, *, approximate: bool) -> PracticeStats:
+    """A practice's figures from its level counts, with the definitions of the aggregation core."""
+    floor = grid.level.strength_floor
+    valued = [(o.value, levels.get(o.id, 0)) for o in grid.level.options if o.value is not None]
+    scored = sum(n for _v, n in valued)
+    stats = PracticeStats(
+        practice=practice,
+        answered=sum(levels.values()),
+        scored=scored,
+        regular=sum(n for v, n in valued if v >= floor),
+        wish=wish,
+        partnership=partnership,
+        levels={option_id: n for option_id, n in levels.items() if n},
+        approximate=approximate,
+    )
+    if scored:
+        total = sum(v * n for v, n in valued)
+        stats.mean = float(Fraction(total, scored))
+        if scored >= 2:
+            _mean, stats.variance = mean_variance_from_sums(scored, total, sum(v * v * n for v, n in valued))
+    return stats
+
+
+def _group_mean(scores: Iterable[tuple[Fraction, int]]) -> float | None:
+    """The mean of the members' scores, given as (score, number of people)."""
+    pairs = [(score, n) for score, n in scores if n > 0]
+    people = sum(n for _s, n in pairs)
+    return float(sum((s * n for s, n in pairs), Fraction(0)) / people) if people else None
+
+
+def _published_pool(organisation: Organisation, grid: g.Grid) -> tuple[GroupFigures | None, int, bool]:
+    """The anonymous pool's published figures, None when it shows nothing (withheld after a
+    departure until the next batch, fewer than ANONYMOUS_MIN released shares, or a size that
+    reads below it after noise); the number of active anonymous shares those figures do not
+    count; and whether the pool is withheld."""
+    key, eligible = team_pool(organisation)
+    counts = dict(eligible.values_list("released").annotate(n=Count("id")).order_by())
+    withheld = release.published(key, eligible) is None
+    tallies = tally_groups(_answers_of(eligible.filter(released=True)), grid).get(None, GroupTallies())
+    figures = publish_group(tallies, grid, k=ANONYMOUS_MIN) if tallies.population.n >= ANONYMOUS_MIN else None
+    if withheld or figures is None or not figures.shown:
+        return None, counts.get(False, 0) + counts.get(True, 0), withheld
+    return figures, counts.get(False, 0), False
+
+
 def build_team_map(organisation: Organisation) -> TeamMap:
     """All the numbers of the team map, in a fixed number of queries whatever the team's size."""
     grid = get_grid(organisation.version_id)
-    counts = dict(_active_shares(organisation).values_list("mode").annotate(n=Count("id")))
-    named_count = counts.get(ShareMode.NAMED, 0)
-    anonymous_count = counts.get(ShareMode.ANONYMOUS, 0)
-    anonymous_included = anonymous_count >= ANONYMOUS_MIN
-    shares = _active_shares(organisation)
-    if not anonymous_included:
-        shares = shares.filter(mode=ShareMode.NAMED)
-    named = list(
-        _active_shares(organisation)
-        .filter(mode=ShareMode.NAMED)
-        .select_related("user")
-        .order_by("user__display_name", "user__email")
-    )
+    named_shares = _active_shares(organisation).filter(mode=ShareMode.NAMED)
+    named = list(named_shares.select_related("user").order_by("user__display_name", "user__email"))
     contributors = [Contributor(s.pk, s.assessment_id, str(s.user)) for s in named]
-    answers = Answer.objects.filter(assessment__shares__in=shares)
-    strength_floor = max(1, grid.level.max_value - 1)
-    partnership_ids = [o.id for o in grid.carrying.options if o.partnership]
-    per_practice = answers.values("practice_id").annotate(
-        answered=Count("id", filter=Q(level__isnull=False)),
-        scored=Count("level__value"),
-        mean=Avg("level__value"),
-        mean_sq=Avg(F("level__value") * F("level__value")),
-        regular=Count("id", filter=Q(level__value__gte=strength_floor)),
-        wish=Count("id", filter=Q(wish__value__gt=0)),
-        partnership=Count("id", filter=Q(carrying__in=partnership_ids)),
-    )
-    stats = {p.id: PracticeStats(practice=p) for p in grid.practices}
-    for row in per_practice:
-        item = stats[row["practice_id"]]
-        item.answered, item.scored, item.regular = row["answered"], row["scored"], row["regular"]
-        item.wish, item.partnership = row["wish"], row["partnership"]
-        if row["mean"] is not None:
-            item.mean = float(row["mean"])
-            item.variance = float(row["mean_sq"]) - item.mean**2
-    for row in answers.filter(level__isnull=False).values("practice_id", "level_id").annotate(n=Count("id")):
-        stats[row["practice_id"]].levels[row["level_id"]] = row["n"]
+
     matrix: dict[tuple[int, int], dict] = {}
-    for assessment_id, practice_id, level_id, wish_id, carrying_id in Answer.objects.filter(
-        assessment_id__in=[c.assessment_id for c in contributors]
-    ).values_list("assessment_id", "practice_id", "level_id", "wish_id", "carrying_id"):
+    levels_of: dict[int, dict[str, list[int]]] = {c.assessment_id: {} for c in contributors}
+    situation_of = {p.id: p.situation_code for p in grid.practices}
+    for assessment_id, practice_id, level_id, wish_id, carrying_id in _answers_of(named_shares).values_list(
+        "assessment_id", "practice_id", "level_id", "wish_id", "carrying_id"
+    ):
+        level = grid.level.option_by_id(level_id)
         matrix[(assessment_id, practice_id)] = {
-            "level": grid.level.option_by_id(level_id),
+            "level": level,
             "wish": grid.wish.option_by_id(wish_id),
             "carrying": grid.carrying.option_by_id(carrying_id),
         }
-    code_of = dict(Situation.objects.filter(version=organisation.version_id).values_list("pk", "code"))
-    situation_means = {s.code: None for s in grid.situations}
-    for row in answers.values("practice__situation_id").annotate(mean=Avg("level__value")):
-        situation_means[code_of[row["practice__situation_id"]]] = row["mean"]
-    member_means: dict[int, dict[str, float | None]] = {c.assessment_id: {} for c in contributors}
-    for row in (
-        Answer.objects.filter(assessment_id__in=list(member_means))
-        .values("assessment_id", "practice__situation_id")
-        .annotate(mean=Avg("level__value"))
-    ):
-        member_means[row["assessment_id"]][code_of[row["practice__situation_id"]]] = row["mean"]
+        scores = levels_of.setdefault(assessment_id, {}).setdefault(situation_of[practice_id], [])
+        if level is not None and level.value is not None:
+            scores.append(level.value)
+
+    exact = tally_groups(_answers_of(named_shares), grid).get(None, GroupTallies())
+    pool, pending, withheld = _published_pool(organisation, grid)
+    approximate = pool is not None
+
+    practices = []
+    for practice in grid.practices:
+        levels = {option_id: tally.n for option_id, tally in exact.levels.get(practice.id, {}).items()}
+        wish = exact.wish.get(practice.id, EMPTY).n
+        partnership = exact.partnership.get(practice.id, EMPTY).n
+        if pool is not None:
+            figures = pool.practices[practice.id]
+            for option_id, n in figures.levels.shown_counts().items():
+                levels[option_id] = levels.get(option_id, 0) + n
+            wish += _shown(figures.wish)
+            partnership += _shown(figures.partnership)
+        practices.append(_practice_stats(practice, levels, wish, partnership, grid, approximate=approximate))
+
+    # A member's score in a situation: the mean of their levels with a value in it (None when
+    # they answered only « Non concerné·e » there); the team's: the mean of its members' scores.
+    member_means: dict[int, dict[str, float | None]] = {}
+    named_scores: dict[str, list[tuple[Fraction, int]]] = defaultdict(list)
+    for assessment_id, by_situation in levels_of.items():
+        member_means[assessment_id] = {}
+        for code, values in by_situation.items():
+            score = person_score(values)
+            member_means[assessment_id][code] = None if score is None else float(score)
+            if score is not None:
+                named_scores[code].append((score, 1))
+    situation_means = {
+        s.code: _group_mean([*named_scores[s.code], *(pool.situation_classes.get(s.code, ()) if pool else ())])
+        for s in grid.situations
+    }
+
     return TeamMap(
         grid=grid,
         contributors=contributors,
-        named_count=named_count,
-        anonymous_count=anonymous_count,
-        anonymous_included=anonymous_included,
-        practices=[stats[p.id] for p in grid.practices],
+        named_count=len(contributors),
+        anonymous_count=_shown(pool.size) if pool is not None else 0,
+        anonymous_included=pool is not None,
+        practices=practices,
         matrix=matrix,
         situation_means=situation_means,
         member_situation_means=member_means,
+        anonymous_pending=pending,
+        anonymous_withheld=withheld,
+        pool=pool,
     )

@@ -28,7 +28,7 @@ from .forms import (
 )
 from .models import Membership
 from .reports import team_radar
-from .team import ANONYMOUS_MIN, TeamMap, build_team_map
+from .team import ANONYMOUS_BATCH, ANONYMOUS_MIN, TeamMap, build_team_map
 
 
 def _refused(request: HttpRequest, membership: Membership | None, exc: services.OrganisationError) -> HttpResponse:
@@ -78,6 +78,7 @@ def organisation_home(request: HttpRequest, uuid) -> HttpResponse:
         radar=team_radar(team, chart_id="team-radar"),
         share=selectors.active_share(membership),
         anonymous_min=ANONYMOUS_MIN,
+        anonymous_batch=ANONYMOUS_BATCH,
     ))
 
 
@@ -104,7 +105,7 @@ def share(request: HttpRequest, uuid) -> HttpResponse:
         status = 400
     return render(request, "organisations/share.html", _org_context(
         membership, form=form, assessments=assessments, share=selectors.active_share(membership),
-        anonymous_min=ANONYMOUS_MIN,
+        anonymous_min=ANONYMOUS_MIN, anonymous_batch=ANONYMOUS_BATCH,
     ), status=status)
 
 
@@ -406,6 +407,7 @@ def _workshop_context(membership: Membership) -> dict:
         radar=team_radar(team, chart_id="workshop-radar"),
         refreshed_at=timezone.localtime(),
         anonymous_min=ANONYMOUS_MIN,
+        anonymous_batch=ANONYMOUS_BATCH,
     )
 
 

@@ -40,6 +40,15 @@ def fill_and_submit_first_step(page, site: str, levels: list[int]) -> None:
 def share(page, organisation_url: str, *, anonymously: bool) -> None:
     page.goto(organisation_url + "partage/")
     assert_accessible(page)
+    # Before choosing, the page says what anonymity protects against and what it cannot.
+    assert page.get_by_role("heading", name="Ce que l'anonymat protège, et ce qu'il ne protège pas").is_visible()
+    assert page.get_by_text(re.compile("contrôle plusieurs comptes dans l'équipe")).is_visible()
+    # Anonymous shares count from five people on, change by batches of three new ones, and are
+    # hidden after a departure until the next batch.
+    rules = page.get_by_text(re.compile("Les partages anonymes ne comptent dans les chiffres de l'équipe qu'à partir de 5 personnes"))
+    assert rules.is_visible()
+    assert "par lots d'au moins 3 nouveaux partages anonymes" in rules.inner_text()
+    assert "après un retrait ou un départ jusqu'au lot suivant" in rules.inner_text()
     page.get_by_label("Anonymement" if anonymously else "Avec mon nom").check()
     page.get_by_label(re.compile("J'accepte que ces réponses soient visibles")).check()
     page.get_by_role("button", name="Partager", exact=True).click()
@@ -88,12 +97,15 @@ def test_facilitator_and_members_map_the_team_and_decide(site, new_context):
         if not anonymously:
             workshop.locator("[data-count]").filter(has_text=str(index)).wait_for(timeout=20_000)
 
-    # One anonymous share is not shown until three exist, so nobody can be singled out.
-    workshop.get_by_text(re.compile("1 anonyme en attente")).wait_for(timeout=20_000)
+    # One anonymous share waits for a batch of three new ones (and five people), so nobody can be singled out.
+    workshop.get_by_text("+ 1 anonyme en attente (anonymes comptés à partir de 5, par lots de 3 nouveaux)").wait_for(timeout=20_000)
     assert workshop.locator("[data-count]").inner_text() == "2"
     assert workshop.evaluate("window.__notReloaded") is True
 
     facilitator.goto(organisation_url)
+    assert facilitator.get_by_text(
+        re.compile("1 positionnement partagé anonymement en attente .* qu'à partir de 5 personnes, et n'y entrent que par lots d'au moins 3 nouveaux partages")
+    ).is_visible()
     assert facilitator.get_by_role("columnheader", name="amina@exemple.fr").count() == 2  # situations and practices tables
     assert facilitator.get_by_role("columnheader", name="chloe@exemple.fr").count() == 0
     assert_accessible(facilitator)

@@ -102,6 +102,12 @@ class Team:
         self.anonymous.append(membership)
         return membership
 
+    def add_anonymous_until(self, count: int) -> None:
+        """More members sharing anonymously (the same answers), until `count` anonymous shares."""
+        while len(self.anonymous) < count:
+            n = len(self.anonymous)
+            self.add_anonymous(f"discret{n}@exemple.fr", f"Discret·e {n}")
+
     def exporter(self) -> TeamExporter:
         return TeamExporter(
             self.organisation, build_team_map(self.organisation), decisions_of(self.facilitator), list(actions_of(self.facilitator))
@@ -153,7 +159,7 @@ def test_team_xlsx_has_the_sheets_and_headers(team):
         "Souhait de développement", "Partenariat",
         "Niveau de pratique : Je ne pratique pas", "Niveau de pratique : Ponctuellement",
         "Niveau de pratique : Régulièrement", "Niveau de pratique : C'est le cœur de mon activité",
-        "Niveau de pratique : Non concerné·e",
+        "Niveau de pratique : Non concerné·e", "Chiffres approchés",
     ]
     assert rows(workbook["Arbitrages"])[0] == [
         "Code", "Pratique", "Arbitrage", "Types de partenaires", "Partenaires locaux", "Note", "Modifié par", "Le",
@@ -207,8 +213,8 @@ def test_team_csv_defaults_to_the_practices_sheet_with_decimal_commas(team):
 
     assert response["Content-Disposition"].endswith(f"-{timezone.localdate().isoformat()}-pratiques.csv\"")
     assert text.startswith(BOM + "Code;Pratique;Situation;Contributions;Moyenne;")
-    # 1.1 with two named levels, 3 and 1: mean 2, standard deviation 1.
-    assert "\r\n1.1;Financer les projets;1. Trouver et diversifier des financements;2;2,0;1,0;1;2;1;0;1;0;1;0\r\n" in text
+    # 1.1 with two named levels, 3 and 1: mean 2, sample standard deviation √2; exact figures.
+    assert "\r\n1.1;Financer les projets;1. Trouver et diversifier des financements;2;2,0;1,41;1;2;1;0;1;0;1;0;non\r\n" in text
 
 
 def test_two_anonymous_shares_stay_out_of_every_figure(team):
@@ -216,31 +222,56 @@ def test_two_anonymous_shares_stay_out_of_every_figure(team):
 
     assert practices_row(workbook, "1.1")["Contributions"] == 2
     assert practices_row(workbook, "1.1")["Moyenne"] == 2
+    assert practices_row(workbook, "1.1")["Chiffres approchés"] == "non"
     about = dict(rows(workbook["À propos"])[1:])
     assert about["Contributions"] == 2
     assert about["Contributions anonymes comptées"] == 0
+    assert about["Partages anonymes en attente"] == 2
+    assert about["Chiffres approchés"] == "non"
     assert about["Confidentialité"] == (
-        "Les contributions anonymes n'apparaissent que dans les totaux, et seulement à partir de 3 contributions anonymes."
+        "Les contributions anonymes n'apparaissent que dans les totaux, et seulement à partir de 5. Elles y "
+        "entrent par lots d'au moins 3 nouveaux partages ; après un retrait ou un départ, elles n'y sont plus "
+        "montrées jusqu'au lot suivant. Les chiffres qui les comptent sont approchés : arrondis par une légère "
+        "perturbation aléatoire pour protéger les personnes, sans les effectifs anonymes de moins de 5."
     )
 
 
-def test_three_anonymous_shares_count_in_the_aggregates_only(team):
-    team.add_anonymous(*ANONYMOUS[2])
+def test_a_batch_of_three_anonymous_shares_below_five_people_stays_out_of_every_figure(team):
+    team.add_anonymous_until(3)  # one batch released: three people, fewer than the five shown
 
     workbook = team.workbook()
 
+    assert Share.objects.filter(mode=ShareMode.ANONYMOUS, released=True).count() == 3
     row = practices_row(workbook, "1.1")
-    assert (row["Contributions"], row["Moyenne"]) == (5, 2.6)  # (3 + 1 + 3 + 3 + 3) / 5
-    assert row["Niveau de pratique : C'est le cœur de mon activité"] == 4
+    assert (row["Contributions"], row["Moyenne"], row["Chiffres approchés"]) == (2, 2, "non")
     about = dict(rows(workbook["À propos"])[1:])
-    assert (about["Contributions"], about["Contributions nominatives"], about["Contributions anonymes comptées"]) == (5, 2, 3)
+    assert (about["Contributions"], about["Contributions anonymes comptées"]) == (2, 0)
+    assert (about["Partages anonymes en attente"], about["Chiffres approchés"]) == (3, "non")
+
+
+def test_a_batch_of_anonymous_shares_counts_in_the_aggregates_only_and_approximately(team):
+    team.add_anonymous_until(9)  # three batches of three: every anonymous share released
+
+    workbook = team.workbook()
+
+    # Nine anonymous answers at « C'est le cœur de mon activité » read 7 to 11 after noise: shown.
+    row = practices_row(workbook, "1.1")
+    anonymous = row["Niveau de pratique : C'est le cœur de mon activité"] - 1
+    assert 7 <= anonymous <= 11
+    assert row["Contributions"] == 2 + anonymous
+    assert row["Moyenne"] == round((3 + 1 + 3 * anonymous) / (2 + anonymous), 2)
+    assert row["Chiffres approchés"] == "oui"
+    about = dict(rows(workbook["À propos"])[1:])
+    assert about["Contributions nominatives"] == 2
+    assert 7 <= about["Contributions anonymes comptées"] <= 11
+    assert about["Contributions"] == 2 + about["Contributions anonymes comptées"]
+    assert (about["Partages anonymes en attente"], about["Chiffres approchés"]) == (0, "oui")
     assert len(rows(workbook["Équipe"])) - 1 == 2 * 24
 
 
-@pytest.mark.parametrize("anonymous", [2, 3])
+@pytest.mark.parametrize("anonymous", [2, 3, 9])
 def test_anonymous_members_never_appear_by_name(team, anonymous):
-    for email, name in ANONYMOUS[2:anonymous]:
-        team.add_anonymous(email, name)
+    team.add_anonymous_until(anonymous)
 
     exported = "\n".join([all_cells(team.workbook()), *(team.csv(s) for s in ["a-propos", "equipe", "pratiques"]), pdf_text(team.pdf())])
 
@@ -308,12 +339,14 @@ def test_report_pdf_prints_html_in_a_note_as_literal_text(team):
 
 
 def test_report_context_counts_and_flags(team):
-    team.add_anonymous(*ANONYMOUS[2])
+    team.add_anonymous_until(9)
     context = report_context(
         team.organisation, build_team_map(team.organisation), decisions_of(team.facilitator), list(actions_of(team.facilitator))
     )
 
-    assert (context["team_map"].contribution_count, context["anonymous_counted"]) == (5, 3)
+    assert (context["anonymous_min"], context["anonymous_batch"]) == (5, 3)
+    assert 7 <= context["anonymous_counted"] <= 11
+    assert context["team_map"].contribution_count == 2 + context["anonymous_counted"]
     assert [(a.title, a.is_overdue) for a in context["actions"]] == [("Atelier <i>partenaires</i>", True), ("Bilan", False)]
     assert context["overdue_count"] == 1
     assert [(d.practice.code, d.mode_label, d.partner_types) for d in context["decisions"]] == [
@@ -335,3 +368,43 @@ def test_report_pdf_of_an_organisation_without_shares(version):
     assert "Structure vide" in text
     assert "Aucun positionnement n'est encore partagé avec la structure" in text
     assert "Aucun arbitrage enregistré pour l'instant." in text
+
+
+def test_report_pdf_marks_figures_with_the_anonymous_pool_as_approximate(team):
+    exact = pdf_text(team.pdf())
+    team.add_anonymous_until(9)
+
+    approximate = pdf_text(team.pdf())
+
+    assert "perturbation aléatoire" not in exact and "≈" not in exact
+    assert "perturbation aléatoire" in approximate
+    assert "≈" in approximate
+    assert "moins de 5 n'y sont pas comptés" in approximate
+    # Counted from five people, changing by batches of three new shares, hidden after a departure.
+    for text in (exact, approximate):
+        assert "et seulement à partir de 5 personnes" in text
+        assert "par lots d'au moins 3 nouveaux partages" in text
+        assert "après un retrait ou un départ, ils n'y sont plus montrés jusqu'au lot suivant" in text
+
+
+def test_a_departure_takes_every_anonymous_figure_out_of_the_exports_until_the_next_batch(team):
+    team.add_anonymous_until(9)
+    assert team.exporter().team_map.anonymous_included
+
+    withdraw_share(membership=team.anonymous[3])
+
+    workbook = team.workbook()
+    row = practices_row(workbook, "1.1")
+    assert (row["Contributions"], row["Moyenne"], row["Chiffres approchés"]) == (2, 2, "non")
+    about = dict(rows(workbook["À propos"])[1:])
+    assert (about["Contributions"], about["Contributions anonymes comptées"], about["Chiffres approchés"]) == (2, 0, "non")
+    assert about["Partages anonymes en attente"] == 8
+    assert "≈" not in pdf_text(team.pdf())
+    team.add_anonymous_until(11)  # two brand-new shares: not yet a batch
+    assert practices_row(team.workbook(), "1.1")["Contributions"] == 2
+
+    team.add_anonymous_until(12)
+
+    row = practices_row(team.workbook(), "1.1")
+    assert row["Chiffres approchés"] == "oui"
+    assert 9 <= row["Contributions"] - 2 <= 13  # the eleven anonymous shares left, after noise

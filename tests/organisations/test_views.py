@@ -297,3 +297,111 @@ def test_team_pages_do_not_run_more_queries_for_a_bigger_team(version, facilitat
 
     assert Share.objects.filter(withdrawn_at__isnull=True).count() == 30
     assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize(
+    ("language", "protects", "cannot", "rules"),
+    [
+        (
+            "fr", "Il vous protège des autres membres de la structure", "plusieurs comptes dans l'équipe",
+            [
+                "qu'à partir de 5 personnes",
+                "par lots d'au moins 3 nouveaux partages anonymes",
+                "ne sont plus montrés du tout après un retrait ou un départ jusqu'au lot suivant",
+            ],
+        ),
+        (
+            "en", "It protects you from the other members of the organisation", "controls several accounts in the team",
+            [
+                "from 5 people on",
+                "in batches of at least 3 new anonymous shares",
+                "are not shown at all after a withdrawal or a departure until the next batch",
+            ],
+        ),
+    ],
+)
+def test_share_page_says_what_anonymity_protects_against_and_what_it_cannot(setting, language, protects, cannot, rules):
+    response = client_for(setting["member"]).get(
+        reverse("organisations:share", args=[setting["org"].uuid]), HTTP_ACCEPT_LANGUAGE=language
+    )
+
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert protects in text
+    assert cannot in text
+    paragraph = text.split(protects, 1)[1].split("</p>", 1)[0]
+    for rule in rules:  # counted from five people, by batches of three new shares, hidden after a departure
+        assert rule in paragraph
+
+
+def test_share_page_option_says_anonymous_shares_count_from_five_by_batches_of_three(setting):
+    text = client_for(setting["member"]).get(reverse("organisations:share", args=[setting["org"].uuid])).content.decode()
+
+    assert (
+        "Les partages anonymes n'y comptent qu'à partir de 5 personnes, et n'y entrent que par lots d'au moins 3 "
+        "nouveaux partages." in text
+    )
+    assert "par lots d'au moins 5" not in text
+
+
+def test_team_pages_say_waiting_anonymous_shares_count_from_five_by_batches_of_three(setting, facilitator, share):
+    for i in range(2):
+        share(join(facilitator, make_person(f"discret{i}@exemple.fr", f"Discret {i}")), {"1.1": "2"}, mode="anonymous")
+    client = client_for(facilitator)
+
+    home = client.get(reverse("organisations:home", args=[setting["org"].uuid])).content.decode()
+    live = client.get(reverse("organisations:workshop_live", args=[setting["org"].uuid])).content.decode()
+
+    assert (
+        "2 positionnements partagés anonymement en attente : les partages anonymes ne comptent dans les chiffres "
+        "de l'équipe qu'à partir de 5 personnes, et n'y entrent que par lots d'au moins 3 nouveaux partages" in home
+    )
+    assert "+ 2 anonymes en attente (anonymes comptés à partir de 5, par lots de 3 nouveaux)" in live
+    assert "déjà compté a été retiré" not in home
+
+
+def test_team_page_marks_figures_with_the_anonymous_pool_as_approximate(setting, facilitator, share):
+    share(facilitator, {"1.1": "3"})
+    home = reverse("organisations:home", args=[setting["org"].uuid])
+    client = client_for(facilitator)
+    before = client.get(home).content.decode()
+    for i in range(9):  # three batches: nine people read 7 to 11 after noise, always shown
+        share(join(facilitator, make_person(f"discret{i}@exemple.fr", f"Discret {i}")), {"1.1": "2"}, mode="anonymous")
+
+    after = client.get(home).content.decode()
+
+    assert "≈" not in before and "perturbation aléatoire" not in before
+    assert "(dont ≈ " in after
+    assert after.count("perturbation aléatoire") == 2  # under the situations and the practices tables
+    assert "moins de 5 n'y sont pas comptés" in after
+    assert "/protection-des-donnees/" in after
+    assert "Discret" not in after
+
+
+def test_team_pages_hide_the_anonymous_figures_after_a_departure_until_the_next_batch(setting, facilitator, share):
+    share(facilitator, {"1.1": "3"})
+    home = reverse("organisations:home", args=[setting["org"].uuid])
+    live = reverse("organisations:workshop_live", args=[setting["org"].uuid])
+    client = client_for(facilitator)
+    anonymous = [join(facilitator, make_person(f"discret{i}@exemple.fr", f"Discret {i}")) for i in range(12)]
+    for membership in anonymous[:9]:
+        share(membership, {"1.1": "2"}, mode="anonymous")
+    assert "(dont ≈ " in client.get(home).content.decode()
+
+    services.withdraw_share(membership=anonymous[0])
+
+    withheld = client.get(home).content.decode()
+    assert "≈" not in withheld and "(dont" not in withheld
+    assert "Un partage anonyme déjà compté a été retiré" in withheld
+    assert "prochain lot d'au moins 3 nouveaux partages anonymes" in withheld
+    assert "8 positionnements partagés anonymement en attente" in withheld
+    assert "masqués jusqu'au prochain lot de 3 nouveaux" in client.get(live).content.decode()
+    for membership in anonymous[9:11]:  # two brand-new shares: not yet a batch
+        share(membership, {"1.1": "2"}, mode="anonymous")
+    assert "Un partage anonyme déjà compté a été retiré" in client.get(home).content.decode()
+
+    share(anonymous[11], {"1.1": "2"}, mode="anonymous")
+
+    released = client.get(home).content.decode()
+    assert "(dont ≈ " in released
+    assert "déjà compté a été retiré" not in released and "en attente" not in released
