@@ -6,4 +6,5 @@ app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
     path("grille/", views.framework_page, name="framework"),
+    path("protection-des-donnees/", views.protection, name="protection"),
 ]

@@ -96,6 +96,7 @@ CAMPAIGN_FORM = {
 PAGES: dict[str, list[Case]] = {
     "core:home": [Case("GET", u("core:home"), everyone(200))],
     "core:framework": [Case("GET", u("core:framework"), everyone(200))],
+    "core:protection": [Case("GET", u("core:protection"), everyone(200))],
     "frameworks:crosswalk": [Case("GET", u("frameworks:crosswalk", lambda w: w.crosswalk.pk), everyone(200))],
     "set_language": [Case("POST", u("set_language"), everyone(302), lambda w: {"language": "fr", "next": "/"})],
     # Positionings: their owner only; the resume link is the key of whoever holds it.
