@@ -8,36 +8,45 @@ One person counts once: only the most recent share of each owner is read, and jo
 new positioning replaces the previous one. A positioning made without an account counts
 on its own (nothing ties two of them to one person).
 
-The percentile is the share of peers below the person plus half of those tied. It is a
-statistic like the others: it is shown only when every count it rests on (peers below, tied,
-or the level cells it adds up) is shown after small-cell suppression, so that it never says,
-for instance, that exactly one peer has the person's level.
+The pool of each framework version changes in batches (grille/disclosure/release.py): a share
+that joins waits until at least `POOL_BATCH` brand-new positionings wait with it; a published
+share that leaves, is replaced or changes its type of structure withholds the comparison of
+everyone (nothing shown) until that next release, where a positioning coming back rides along
+without counting as new. So any two comparisons seen at different moments differ by no one or
+by at least a batch of newcomers. The comparison group is the published pool (or its part of
+one type of structure) minus the person's own positionings: its figures are counted by the
+aggregation core and published by the disclosure layer only (cell key perturbation, nothing
+below k, zeros included), perturbed as a whole so that every reader of the same group sees the
+same noise, the reader's own positionings in it taken off exactly afterwards.
+
+Every figure is derived from the published counts (docs/protection-des-donnees.md): a level's
+share is its published count over the published counts of the practice (« pairs comptés »),
+the peers' mean in a situation is the layer's mean of the perturbed score classes, and the
+percentile is the share of the peers counted below the person plus half of those counted at
+the same level (or in the same score class), cells that read below k (score classes included)
+left out as they are from every total. A percentile is shown only when the cell it places the
+person in reads k or more: it never says whether fewer than k peers, or none, share it.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from grille.disclosure import release
+from grille.disclosure.aggregation import GroupTallies, person_score, score_class, tally_groups
+from grille.disclosure.cells import DEFAULT_THRESHOLD, Cell, MeanCell, validate_threshold
+from grille.disclosure.protect import GroupFigures, PracticeFigures, publish_group
+from grille.disclosure.ptable import PerturbationTable
 from grille.frameworks import grid as g
 from grille.organisations.enums import StructureType
-from grille.studies.suppression import (
-    COMPLEMENTARY,
-    DEFAULT_THRESHOLD,
-    PRIMARY,
-    Cell,
-    suppress_row,
-    suppress_row_against,
-    validate_threshold,
-)
 
 from .enums import AssessmentStatus
 from .models import Answer, Assessment, PeerShare
@@ -51,11 +60,41 @@ PEER_CONSENT_VERSION = "2026-11"
 # The explicit filter value for every peer, whatever their type of structure.
 ALL_PEERS = "tous"
 
+# The pool of peers changes only when at least this many brand-new positionings arrive at once.
+POOL_BATCH = DEFAULT_THRESHOLD
+
 # Why a comparison is not shown.
 NOT_JOINED = "not-joined"
 TOO_FEW = "too-few"
 # The group of the other types would be small: all peers minus this type would recompute it.
 OTHERS_TOO_FEW = "others-too-few"
+# A published share left the pool: nothing is shown until the next release.
+UPDATING = "updating"
+
+
+# -- the pool -------------------------------------------------------------------------------
+
+
+def pool_key(version_id: int) -> str:
+    return f"peers:{version_id}"
+
+
+def pool_shares(version_id: int) -> QuerySet[PeerShare]:
+    """The shares eligible for the pool of a framework version: submitted positionings on that
+    version, the latest share of each owner (released or waiting for the next batch)."""
+    newer = PeerShare.objects.filter(assessment__owner_id=OuterRef("assessment__owner_id")).filter(
+        Q(consented_at__gt=OuterRef("consented_at")) | Q(consented_at=OuterRef("consented_at"), pk__gt=OuterRef("pk"))
+    )
+    return PeerShare.objects.filter(
+        assessment__version_id=version_id, assessment__status=AssessmentStatus.SUBMITTED
+    ).filter(Q(assessment__owner__isnull=True) | ~Exists(newer))
+
+
+def settle_pool(version_id: int) -> bool:
+    """Withhold the pool when a published share left it, and release the waiting shares once
+    `POOL_BATCH` of them are brand-new to it (called in the transaction of every change to the
+    pool: joining, leaving, replacing, deleting, claiming)."""
+    return release.settle(pool_key(version_id), pool_shares(version_id), batch=POOL_BATCH)
 
 
 # -- services -------------------------------------------------------------------------------
@@ -65,8 +104,10 @@ OTHERS_TOO_FEW = "others-too-few"
 def join_benchmark(*, assessment: Assessment, structure_type: str) -> PeerShare:
     """Add a submitted positioning to the anonymous benchmark, with the person's type of structure.
 
-    Joining again updates the type and records the consent anew; joining with another
-    positioning of the same owner replaces the previous one (one person counts once).
+    Joining again records the consent anew; with another type the published share leaves its
+    type (the pool is withheld) and comes back in the other with the next batch, without counting
+    as new. Joining with another positioning of the same owner replaces the previous one (one
+    person counts once).
     """
     if structure_type not in StructureType.values:
         raise AssessmentError(_("Choisissez votre type de structure dans la liste."))
@@ -75,26 +116,43 @@ def join_benchmark(*, assessment: Assessment, structure_type: str) -> PeerShare:
         raise AssessmentError(
             _("Envoyez d'abord ce positionnement : seul un positionnement envoyé peut être comparé à ceux des pairs.")
         )
+    touched = {locked.version_id}
     if locked.owner_id is not None:
         # Two tabs joining with two positionings queue here, so one share per person remains.
         list(get_user_model().objects.select_for_update().filter(pk=locked.owner_id).values_list("pk"))
-        PeerShare.objects.filter(assessment__owner_id=locked.owner_id).exclude(assessment=locked).delete()
+        replaced = PeerShare.objects.filter(assessment__owner_id=locked.owner_id).exclude(assessment=locked)
+        touched.update(replaced.values_list("assessment__version_id", flat=True))
+        replaced.delete()
     share, created = PeerShare.objects.get_or_create(
         assessment=locked,
         defaults={"structure_type": structure_type, "consent_version": PEER_CONSENT_VERSION},
     )
     if not created:
+        fields = ["structure_type", "consent_version", "consented_at"]
+        if share.structure_type != structure_type and share.released:
+            share.released = False
+            fields.append("released")
         share.structure_type = structure_type
         share.consent_version = PEER_CONSENT_VERSION
         share.consented_at = timezone.now()
-        share.save(update_fields=["structure_type", "consent_version", "consented_at"])
+        share.save(update_fields=fields)
+    for version_id in sorted(touched):
+        settle_pool(version_id)
+    share.refresh_from_db(fields=["released"])
     return share
 
 
 @transaction.atomic
 def leave_benchmark(*, assessment: Assessment) -> bool:
-    """Withdraw a positioning from the benchmark at once; False when it was not in it."""
+    """Withdraw a positioning from the benchmark at once; False when it was not in it.
+
+    The pool is settled at once: if the share was published, the comparison is withheld for
+    everyone until the next batch of brand-new peers, so that the group others compare
+    themselves with never changes by one person.
+    """
     deleted, _by_model = PeerShare.objects.filter(assessment=assessment).delete()
+    if deleted:
+        settle_pool(assessment.version_id)
     return deleted > 0
 
 
@@ -114,14 +172,14 @@ def get_peer_share(assessment: Assessment) -> PeerShare | None:
 @dataclass(frozen=True)
 class LevelShare:
     option: g.Option
-    share: Cell  # fraction of the peers who answered the practice (0–1), or suppressed
+    share: Cell  # fraction of the peers counted for this practice (0–1), or suppressed
 
 
 @dataclass(frozen=True)
 class PracticeComparison:
     practice: g.Practice
     mine: g.Option | None
-    peers: Cell  # peers who gave a level to this practice
+    peers: Cell  # peers counted for this practice: the published level counts added up
     levels: tuple[LevelShare, ...]
     percentile: Cell  # 0–1; a shown None when the person's level has no value
 
@@ -130,7 +188,7 @@ class PracticeComparison:
 class SituationComparison:
     situation: g.Situation
     mine: float | None
-    peers: Cell  # peers with a mean in this situation
+    peers: Cell  # peers counted in this situation: the published score classes added up
     peers_mean: Cell
     percentile: Cell
 
@@ -141,10 +199,11 @@ class PeerComparison:
     k: int
     structure_type: str | None
     share: PeerShare | None
-    peers: int | None  # size of the comparison group, None when it is not shown
+    peers: int | None  # published (perturbed) size of the comparison group, None when not shown
     hidden_reason: str
     situations: tuple[SituationComparison, ...] = ()
     practices: tuple[PracticeComparison, ...] = ()
+    batch: int = POOL_BATCH
 
     @property
     def shown(self) -> bool:
@@ -163,23 +222,31 @@ class PeerComparison:
         return self.hidden_reason == OTHERS_TOO_FEW
 
     @property
+    def updating(self) -> bool:
+        return self.hidden_reason == UPDATING
+
+    @property
     def structure_label(self) -> str:
         return StructureType(self.structure_type).label if self.structure_type else ""
 
 
-def counted_shares(assessment: Assessment, *, own_uuids: Iterable[str] = ()) -> QuerySet[PeerShare]:
-    """The shares that make up the person's comparison group: submitted positionings on the
-    same version, the latest share of each owner, none of the person's own."""
-    newer = PeerShare.objects.filter(assessment__owner_id=OuterRef("assessment__owner_id")).filter(
-        Q(consented_at__gt=OuterRef("consented_at")) | Q(consented_at=OuterRef("consented_at"), pk__gt=OuterRef("pk"))
-    )
-    shares = PeerShare.objects.filter(
-        assessment__version_id=assessment.version_id, assessment__status=AssessmentStatus.SUBMITTED
-    ).filter(Q(assessment__owner__isnull=True) | ~Exists(newer))
-    shares = shares.exclude(assessment_id=assessment.pk).exclude(assessment__uuid__in=list(own_uuids))
+def counted_shares(assessment: Assessment, *, own_uuids: Iterable[str] = ()) -> QuerySet[PeerShare] | None:
+    """The shares that make up the person's comparison group: the published pool of the
+    positioning's version, none of the person's own. None while the pool is withheld."""
+    pool = published_pool(assessment.version_id)
+    return None if pool is None else pool.exclude(_own(assessment, own_uuids))
+
+
+def published_pool(version_id: int) -> QuerySet[PeerShare] | None:
+    """The released pool of a version, the same for every reader; None while it is withheld."""
+    return release.published(pool_key(version_id), pool_shares(version_id))
+
+
+def _own(assessment: Assessment, own_uuids: Iterable[str]) -> Q:
+    own = Q(assessment_id=assessment.pk) | Q(assessment__uuid__in=list(own_uuids))
     if assessment.owner_id is not None:
-        shares = shares.exclude(assessment__owner_id=assessment.owner_id)
-    return shares
+        own |= Q(assessment__owner_id=assessment.owner_id)
+    return own
 
 
 def peer_comparison(
@@ -188,12 +255,15 @@ def peer_comparison(
     structure_type: str | None = None,
     k: int = DEFAULT_THRESHOLD,
     own_uuids: Iterable[str] = (),
+    table: PerturbationTable | None = None,
 ) -> PeerComparison:
     """Where a participant stands among their peers, per situation and per practice.
 
-    `structure_type` narrows the peers to one type of structure (None: all peers);
-    `own_uuids` are other positionings of the same person (opened in the same browser)
-    that must not count either. A fixed number of queries whatever the number of peers.
+    `structure_type` narrows the peers to one type of structure (None: all peers): the only
+    two groups offered, so that no crossing of filters can isolate anyone. `own_uuids` are other
+    positionings of the same person (opened in the same browser) that must not count either.
+    `table` is the perturbation table (the shipped one by default). A fixed number of queries
+    whatever the number of peers.
     """
     k = validate_threshold(k)
     if structure_type is not None and structure_type not in StructureType.values:
@@ -209,171 +279,100 @@ def peer_comparison(
 
     if share is None:
         return hidden(NOT_JOINED)
-    shares = counted_shares(assessment, own_uuids=own_uuids)
-    sizes = dict(shares.values_list("structure_type").annotate(n=Count("id")).order_by())
+    pool = published_pool(assessment.version_id)
+    if pool is None:
+        return hidden(UPDATING)
+    own = _own(assessment, own_uuids)
+    # True counts decide which group may be offered at all, as the query space is written down:
+    # all peers, or one type whose peers and whose complement both hold k people or none.
+    sizes = dict(pool.exclude(own).values_list("structure_type").annotate(n=Count("id")).order_by())
     everyone = sum(sizes.values())
     n = sizes.get(structure_type, 0) if structure_type else everyone
     if n < k:
         return hidden(TOO_FEW)
     if structure_type and 0 < everyone - n < k:
         return hidden(OTHERS_TOO_FEW)
-
-    answers = Answer.objects.filter(assessment__peer_share__in=shares)
-    levels = _level_counts(answers)
-    situations = _situation_histogram(answers)
+    if structure_type:
+        pool = pool.filter(structure_type=structure_type)
+    # The group is perturbed as a whole, the same for every reader, then the reader's own
+    # positionings in it are taken off exactly: several accounts each reading "the peers minus
+    # me" would otherwise each get a fresh noise, and average it away.
+    tallies = tally_groups(Answer.objects.filter(assessment__peer_share__in=pool), grid).get(None, GroupTallies())
+    mine = tally_groups(Answer.objects.filter(assessment__peer_share__in=pool.filter(own)), grid).get(None, GroupTallies())
+    figures = publish_group(tallies, grid, k, table=table, less=mine)
+    if not figures.shown:
+        return hidden(TOO_FEW)
     return PeerComparison(
         grid=grid,
         k=k,
         structure_type=structure_type,
         share=share,
-        peers=n,
+        peers=int(figures.size.value),
         hidden_reason="",
-        situations=tuple(
-            _situation_row(situation, profile, situations, structure_type, k) for situation in grid.situations
-        ),
-        practices=tuple(_practice_row(score, grid, levels, structure_type, k) for score in profile.practices),
+        situations=tuple(_situation_row(situation, profile, figures) for situation in grid.situations),
+        practices=tuple(_practice_row(score, figures.practices[score.practice.id]) for score in profile.practices),
     )
 
 
-# Counts by structure type, so that one query serves every filter and its complement.
-TypeCounts = dict[str, int]
+def _percentile(below: int, tied: int, n: int) -> Cell:
+    return Cell.shown(float(Fraction(2 * below + tied, 2 * n)), approximate=True)
 
 
-def _level_counts(answers: QuerySet[Answer]) -> dict[tuple[int, int], TypeCounts]:
-    """(practice id, level option id) -> structure type -> peers: one GROUP BY in the database."""
-    counts: dict[tuple[int, int], TypeCounts] = defaultdict(dict)
-    rows = (
-        answers.filter(level__isnull=False)
-        .values("practice_id", "level_id", kind=F("assessment__peer_share__structure_type"))
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for row in rows:
-        counts[(row["practice_id"], row["level_id"])][row["kind"]] = row["n"]
-    return counts
-
-
-def _situation_histogram(answers: QuerySet[Answer]) -> dict[str, list[tuple[str, Fraction, int]]]:
-    """situation code -> [(structure type, a peer's mean, how many peers have it)].
-
-    Each peer's mean is kept as the exact fraction sum / count of their levels, so ties are
-    exact; the rows are bounded by the possible means, not by the number of peers.
-    """
-    per_peer = (
-        answers.filter(level__value__isnull=False)
-        .values(gid=F("practice__situation__code"), rid=F("assessment_id"), kind=F("assessment__peer_share__structure_type"))
-        .annotate(total=Sum("level__value"), scored=Count("id"))
-        .order_by()
-    )
-    sql, params = per_peer.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT gid, kind, total, scored, COUNT(*) FROM (" + sql + ") AS per_peer GROUP BY gid, kind, total, scored",
-            params,
-        )
-        rows = cursor.fetchall()
-    histogram: dict[str, list[tuple[str, Fraction, int]]] = defaultdict(list)
-    for code, kind, total, scored, n in rows:
-        histogram[code].append((kind, Fraction(int(total), int(scored)), int(n)))
-    return histogram
-
-
-def _split(counts: TypeCounts, structure_type: str | None) -> tuple[int, int]:
-    """(count in the comparison group, count among the peers it leaves out)."""
-    everyone = sum(counts.values())
-    selected = counts.get(structure_type, 0) if structure_type else everyone
-    return selected, everyone - selected
-
-
-def _suppress(selected: list[int], others: list[int], structure_type: str | None, k: int) -> tuple[list[Cell], Cell]:
-    # A filtered group is published beside all the peers: its complement is protected too.
-    if structure_type:
-        return suppress_row_against(selected, others, k)
-    return suppress_row(selected, k)
-
-
-def _percentile(below: int, tied: int, n: int) -> float:
-    return float(Fraction(2 * below + tied, 2 * n))
-
-
-def _practice_row(
-    score: PracticeScore, grid: g.Grid, levels: dict[tuple[int, int], TypeCounts], structure_type: str | None, k: int
-) -> PracticeComparison:
-    options = grid.level.options
-    split = [_split(levels.get((score.practice.id, o.id), {}), structure_type) for o in options]
-    selected, others = [s for s, _o in split], [o for _s, o in split]
-    cells, total = _suppress(selected, others, structure_type, k)
-    n = sum(selected)
+def _practice_row(score: PracticeScore, figures: PracticeFigures) -> PracticeComparison:
+    cells = figures.levels.cells
+    total = figures.levels.total
     shares = tuple(
-        LevelShare(option=o, share=c if c.suppressed else Cell.shown(c.value / n if n else None))
-        for o, c in zip(options, cells, strict=True)
+        LevelShare(
+            option=o,
+            share=c if c.suppressed or total.suppressed else Cell.shown(c.value / total.value, approximate=True),
+        )
+        for o, c in cells
     )
     mine = score.level
     if total.suppressed:
-        percentile = Cell.hidden(total.reason)
+        percentile = Cell.hidden()
     elif mine is None or mine.value is None:
         percentile = Cell.shown(None)
     else:
-        # The figures the percentile is made of: the levels at or below the person's, and
-        # those left out of means (the total minus them gives the denominator).
-        needed = [c for o, c in zip(options, cells, strict=True) if o.value is None or o.value <= mine.value]
-        valued = sum(count for o, count in zip(options, selected, strict=True) if o.value is not None)
-        if any(c.suppressed for c in needed):
-            percentile = Cell.hidden(COMPLEMENTARY)
-        elif valued == 0:
-            percentile = Cell.shown(None)
+        if figures.levels.count(mine.id).suppressed:
+            percentile = Cell.hidden()
         else:
-            below = sum(c for o, c in zip(options, selected, strict=True) if o.value is not None and o.value < mine.value)
-            tied = sum(c for o, c in zip(options, selected, strict=True) if o.value == mine.value)
-            percentile = Cell.shown(_percentile(below, tied, valued))
+            shown = [(o.value, int(c.value)) for o, c in cells if o.value is not None and not c.suppressed]
+            below = sum(n for value, n in shown if value < mine.value)
+            tied = sum(n for value, n in shown if value == mine.value)
+            percentile = _percentile(below, tied, sum(n for _value, n in shown))
     return PracticeComparison(practice=score.practice, mine=mine, peers=total, levels=shares, percentile=percentile)
 
 
-def _situation_row(
-    situation: g.Situation,
-    profile: Profile,
-    histogram: dict[str, list[tuple[str, Fraction, int]]],
-    structure_type: str | None,
-    k: int,
-) -> SituationComparison:
+def _situation_row(situation: g.Situation, profile: Profile, figures: GroupFigures) -> SituationComparison:
     values = [s.value for s in profile.practices if s.practice.situation_code == situation.code and s.value is not None]
-    mine = Fraction(sum(values), len(values)) if values else None
-    selected: list[tuple[Fraction, int]] = []
-    others: list[tuple[Fraction, int]] = []
-    for kind, mean, n in histogram.get(situation.code, []):
-        (selected if structure_type is None or kind == structure_type else others).append((mean, n))
-    n = sum(count for _mean, count in selected)
-    n_others = sum(count for _mean, count in others)
-    if n < k or (structure_type and 0 < n_others < k):
-        suppressed = Cell.hidden(PRIMARY)
+    mine = person_score(values)
+    mean = figures.situations.get(situation.code, MeanCell.hidden())
+    if mean.suppressed or mean.n is None or mean.mean is None:
+        suppressed = Cell.hidden()
         return SituationComparison(
             situation=situation, mine=_float(mine), peers=suppressed, peers_mean=suppressed, percentile=suppressed
         )
-    peers_mean = sum((mean * count for mean, count in selected), Fraction(0)) / n
     if mine is None:
         percentile = Cell.shown(None)
     else:
-        relative = _relative(selected, mine)
-        cells, total = _suppress(relative, _relative(others, mine), structure_type, k)
-        if total.suppressed or cells[0].suppressed or cells[1].suppressed:
-            percentile = Cell.hidden(COMPLEMENTARY)
+        # The score classes are perturbed counts, small ones included (for the mean): a class
+        # reading below k is a hidden cell here, left out as it is from every published total.
+        classes = [(score, n) for score, n in figures.situation_classes.get(situation.code, ()) if n >= figures.k]
+        own = score_class(sum(values), len(values))
+        tied = sum(n for score, n in classes if score == own)
+        if not tied:
+            percentile = Cell.hidden()
         else:
-            percentile = Cell.shown(_percentile(relative[0], relative[1], n))
+            below = sum(n for score, n in classes if score < own)
+            percentile = _percentile(below, tied, sum(n for _score, n in classes))
     return SituationComparison(
         situation=situation,
         mine=_float(mine),
-        peers=Cell.shown(n),
-        peers_mean=Cell.shown(float(peers_mean)),
+        peers=Cell.shown(mean.n, approximate=True),
+        peers_mean=Cell.shown(mean.mean, approximate=True),
         percentile=percentile,
     )
-
-
-def _relative(group: list[tuple[Fraction, int]], mine: Fraction) -> list[int]:
-    """[peers below, tied with, above] the person's mean."""
-    below = sum(n for mean, n in group if mean < mine)
-    tied = sum(n for mean, n in group if mean == mine)
-    above = sum(n for mean, n in group if mean > mine)
-    return [below, tied, above]
 
 
 def _float(value: Fraction | None) -> float | None:

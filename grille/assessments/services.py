@@ -204,13 +204,34 @@ def submit_assessment(*, assessment: Assessment) -> Assessment:
         return locked
 
 
+def _settle_peer_pools(version_ids: set[int]) -> None:
+    # peers.py builds on this module's errors: imported here, when a peer pool changed.
+    from . import peers
+
+    for version_id in sorted(version_ids):
+        peers.settle_pool(version_id)
+
+
 @transaction.atomic
 def delete_assessment(*, assessment: Assessment) -> None:
-    """Erase a positioning for good, with its answers and resume links."""
+    """Erase a positioning for good, with its answers, resume links and peer share (the peer
+    pool is settled at once, so that it changes by a whole batch)."""
+    joined = set(
+        Assessment.objects.filter(pk=assessment.pk, peer_share__isnull=False).values_list("version_id", flat=True)
+    )
     Assessment.objects.filter(pk=assessment.pk).delete()
+    _settle_peer_pools(joined)
 
 
 @transaction.atomic
 def claim_assessments(*, user, uuids: list[str]) -> int:
-    """Attach the anonymous positionings opened in this browser to the person who signs in."""
-    return Assessment.objects.filter(uuid__in=uuids, owner__isnull=True).update(owner=user)
+    """Attach the anonymous positionings opened in this browser to the person who signs in.
+
+    A claimed positioning in the peer pool now has an owner, and only the latest share of each
+    owner counts: the pools it is in are settled.
+    """
+    claimed = Assessment.objects.filter(uuid__in=uuids, owner__isnull=True)
+    joined = set(claimed.filter(peer_share__isnull=False).values_list("version_id", flat=True))
+    count = claimed.update(owner=user)
+    _settle_peer_pools(joined)
+    return count

@@ -28,12 +28,18 @@ def join(request: HttpRequest, uuid) -> HttpResponse:
     status = 400
     if form.is_valid():
         try:
-            peers.join_benchmark(assessment=assessment, structure_type=form.cleaned_data["structure_type"])
+            share = peers.join_benchmark(assessment=assessment, structure_type=form.cleaned_data["structure_type"])
         except services.AssessmentError as exc:
             form.add_error(None, str(exc))
             status = exc.status
         else:
-            messages.success(request, _("Votre positionnement compte désormais dans la comparaison anonyme entre pairs."))
+            if share.released:
+                messages.success(request, _("Votre positionnement compte désormais dans la comparaison anonyme entre pairs."))
+            else:
+                messages.success(
+                    request,
+                    _("Votre positionnement rejoint la comparaison anonyme entre pairs : il comptera pour les autres avec le prochain lot."),
+                )
             return redirect(_profile_anchor(assessment))
     context = _profile_context(request, assessment, chart_id="radar-chart")
     context["peer_form"] = form

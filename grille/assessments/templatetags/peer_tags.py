@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from grille.assessments.forms import PeerJoinForm
 from grille.assessments.models import Assessment, PeerShare
-from grille.assessments.peers import ALL_PEERS, PEER_CONSENT_VERSION, get_peer_share
+from grille.assessments.peers import ALL_PEERS, PEER_CONSENT_VERSION, POOL_BATCH, get_peer_share
+from grille.disclosure.cells import DEFAULT_THRESHOLD
 from grille.organisations.enums import StructureType
-from grille.studies.suppression import DEFAULT_THRESHOLD
 
 register = template.Library()
 
@@ -24,6 +24,12 @@ class PeerPanel:
     comparison_url: str
     consent_version: str = PEER_CONSENT_VERSION
     k: int = DEFAULT_THRESHOLD
+    batch: int = POOL_BATCH
+
+    @property
+    def pending(self) -> bool:
+        """In the benchmark, waiting for the next batch to count for the others."""
+        return self.share is not None and not self.share.released
 
 
 @register.simple_tag
