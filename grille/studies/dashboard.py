@@ -382,5 +382,9 @@ def build_tracking(campaign: Campaign, *, by: str | None = None) -> Tracking:
             protector = Protector(Tally(row["started"], int(row["started_keys"] or 0)), campaign.threshold)
             started = protector.size()
             completed = protector.count("completed", Tally(row["completed"], int(row["completed_keys"] or 0)))
+            if not (started.suppressed or completed.suppressed) and (completed.value or 0) > (started.value or 0):
+                # Two noises can cross: no more completed than started is shown (a function of
+                # the published figures only).
+                completed = started
             tracking.segments.append((label, started, Cell.hidden() if started.suppressed else completed))
     return tracking
