@@ -30,6 +30,7 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
 from grille.assessments.models import Answer
 from grille.frameworks import grid as g
+from grille.frameworks.models import Situation
 
 from .cells import EMPTY, Tally
 
@@ -103,17 +104,24 @@ def tally_groups(
     for segment, n, keys in _outer(people, ["seg"] if by else [], "COUNT(*), SUM(rk)"):
         groups[segment].population = _tally(n, keys)
 
-    for path, attribute in (("practice__situation__code", "situations"), ("practice__situation__axis__code", "axes")):
-        scores = (
-            answers.filter(level__value__isnull=False)
-            .values(gid=F(path), aid=F("assessment_id"), **seg)
-            .annotate(t=Sum("level__value"), c=Count("id"), rk=Max(RECORD_KEY))
-            .order_by()
-        )
-        for segment, code, total, scored, n, keys in _outer(scores, [*(["seg"] if by else []), "gid", "t", "c"], "COUNT(*), SUM(rk)"):
-            classes = getattr(groups[segment], attribute)[code]
-            bucket = score_class(int(total), int(scored))
-            classes[bucket] = classes.get(bucket, EMPTY) + _tally(n, keys)
+    # People's scores per situation, and per axis from the same rows: one pass over the answers.
+    situation_code = dict(Situation.objects.filter(version=grid.version_id).values_list("pk", "code"))
+    axis_codes = [a.code for a in grid.axes]
+    axis_index = {s.code: axis_codes.index(s.axis_code) for s in grid.situations}
+    scores = (
+        answers.filter(level__value__isnull=False)
+        .values(gid=F("practice__situation_id"), aid=F("assessment_id"), **seg)
+        .annotate(t=Sum("level__value"), c=Count("id"), rk=Max(RECORD_KEY))
+        .order_by()
+    )
+    by_axis = {pk: axis_index[code] for pk, code in situation_code.items() if code in axis_index}
+    for kind, segment, gid, total, scored, n, keys in _scores(scores, by_axis, segmented=bool(by)):
+        code = situation_code.get(gid) if kind == 0 else axis_codes[gid]
+        if code is None:
+            continue
+        classes = (groups[segment].situations if kind == 0 else groups[segment].axes)[code]
+        bucket = score_class(int(total), int(scored))
+        classes[bucket] = classes.get(bucket, EMPTY) + _tally(n, keys)
     return dict(groups)
 
 
@@ -133,6 +141,30 @@ def _outer(inner: QuerySet, keys: list[str], aggregates: str) -> list[tuple]:
     if keys and keys[0] == "seg":
         return [tuple(row) for row in rows]
     return [(None, *row) for row in rows]
+
+
+def _scores(per_person: QuerySet, axis_of: dict[int, int], *, segmented: bool) -> list[tuple]:
+    """(0, segment, situation id, total, scored, people, keys) per situation score, then
+    (1, segment, axis index, ...) per axis score, in one statement over the per-person rows."""
+    try:
+        sql, params = per_person.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    seg = "seg, " if segmented else ""
+    when = " ".join(f"WHEN {int(pk)} THEN {int(index)}" for pk, index in sorted(axis_of.items())) or "WHEN 0 THEN 0"
+    statement = (
+        f"WITH per AS ({sql}) "
+        f"SELECT 0, {seg}gid, t, c, COUNT(*), SUM(rk) FROM per GROUP BY {seg}gid, t, c "
+        f"UNION ALL SELECT 1, {seg}ax, tt, cc, COUNT(*), SUM(rk) FROM ("
+        f"SELECT {seg}aid, CASE gid {when} END AS ax, SUM(t) AS tt, SUM(c) AS cc, MAX(rk) AS rk "
+        f"FROM per GROUP BY {seg}aid, CASE gid {when} END) AS per_axis GROUP BY {seg}ax, tt, cc"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)  # noqa: S608 - ids and names are ours
+        rows = cursor.fetchall()
+    if segmented:
+        return [tuple(row) for row in rows]
+    return [(row[0], None, *row[1:]) for row in rows]
 
 
 def person_score(levels: list[int]) -> Fraction | None:
