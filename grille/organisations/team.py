@@ -61,6 +61,8 @@ class PracticeStats:
     partnership: int = 0
     levels: dict[int, int] = field(default_factory=dict)   # option id -> count
     approximate: bool = False    # the anonymous pool's shown cells are in these figures
+    # Some of the pool's cells at a strength level are hidden: « nobody regularly » is not known.
+    regular_uncertain: bool = False
 
     @property
     def spread(self) -> float | None:
@@ -125,10 +127,11 @@ class TeamMap:
 
     @property
     def gaps(self) -> list[PracticeStats]:
-        """Practices nobody in the team carries regularly."""
+        """Practices nobody in the team carries regularly (not claimed where anonymous cells at a
+        strength level are hidden: someone may be there)."""
         if not self.contribution_count:
             return []
-        return [p for p in self.practices if p.regular == 0]
+        return [p for p in self.practices if p.regular == 0 and not p.regular_uncertain]
 
     @property
     def strengths(self) -> list[PracticeStats]:
@@ -241,7 +244,13 @@ def build_team_map(organisation: Organisation) -> TeamMap:
                 levels[option_id] = levels.get(option_id, 0) + n
             wish += _shown(figures.wish)
             partnership += _shown(figures.partnership)
-        practices.append(_practice_stats(practice, levels, wish, partnership, grid, approximate=approximate))
+        stats = _practice_stats(practice, levels, wish, partnership, grid, approximate=approximate)
+        if pool is not None:
+            floor = grid.level.strength_floor
+            stats.regular_uncertain = any(
+                c.suppressed for o, c in pool.practices[practice.id].levels.cells if o.value is not None and o.value >= floor
+            )
+        practices.append(stats)
 
     # A member's score in a situation: the mean of their levels with a value in it (None when
     # they answered only « Non concerné·e » there); the team's: the mean of its members' scores.

@@ -403,3 +403,17 @@ def test_build_team_map_runs_as_many_queries_for_thirty_members_as_for_three(fac
     assert (len(large.contributors), large.anonymous_included, large.anonymous_pending) == (16, True, 2)
     assert large.contribution_count == 16 + large.anonymous_count
     assert len(thirty.captured_queries) == len(three.captured_queries)
+
+
+def test_a_practice_is_no_gap_when_anonymous_cells_at_a_strength_level_are_hidden(version):
+    from grille.organisations.team import PracticeStats, TeamMap
+
+    grid = get_grid(version.pk)
+    known, unknown = (PracticeStats(practice=p, scored=3, regular=0) for p in grid.practices[:2])
+    unknown.regular_uncertain = True
+    team = TeamMap(
+        grid=grid, contributors=[], named_count=3, anonymous_count=6, anonymous_included=True,
+        practices=[known, unknown], matrix={}, situation_means={}, member_situation_means={},
+    )
+
+    assert team.gaps == [known]
