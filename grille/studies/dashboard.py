@@ -32,7 +32,6 @@ from grille.frameworks.selectors import get_grid
 from .models import Campaign, ProfileAnswer, ProfileQuestion, Respondent
 from .pools import pending_results, results_withheld
 
-ALL = "__all__"
 SEGMENT_PATH = "assessment__study_respondent__profile_answers__option"
 
 # Why a population or a segment is not shown.
@@ -193,12 +192,12 @@ def _apart(wider: int, narrower: int, k: int) -> bool:
     return wider - narrower == 0 or wider - narrower >= k
 
 
-def _subset_counts(base: QuerySet[Respondent], conditions: dict[str, Exists], extra: Q | None = None) -> dict[frozenset, int]:
+def _subset_counts(base: QuerySet[Respondent], conditions: dict[str, Exists]) -> dict[frozenset, int]:
     """True sizes of the groups made by every subset of the conditions (one query)."""
     names = list(conditions)
     subsets = [frozenset(c) for r in range(len(names) + 1) for c in combinations(names, r)]
     aggregates = {
-        f"s{i}": Count("pk", filter=Q(*(conditions[name] for name in subset), *([extra] if extra is not None else [])))
+        f"s{i}": Count("pk", filter=Q(*(conditions[name] for name in subset)))
         for i, subset in enumerate(subsets)
     }
     row = base.aggregate(**aggregates)
@@ -251,7 +250,7 @@ def build_dashboard(campaign: Campaign, *, filters: dict[str, str] | None = None
         dashboard.reason = TOO_FEW if sizes[frozenset(conditions)] < k else NEIGHBOUR
         return dashboard
     answers = completed_answers(campaign, filters, question_ids=question_ids)
-    figures = publish_group(tally_groups(answers, grid).get(None) or _empty(), grid, k)
+    figures = publish_group(tally_groups(answers, grid).get(None) or GroupTallies(), grid, k)
     if not figures.shown:
         dashboard.reason = TOO_FEW
         return dashboard
@@ -263,10 +262,6 @@ def build_dashboard(campaign: Campaign, *, filters: dict[str, str] | None = None
     if compare:
         _add_comparison(dashboard, campaign, released, answers, filters, question_ids, sizes[frozenset(conditions)], compare)
     return dashboard
-
-
-def _empty() -> GroupTallies:
-    return GroupTallies()
 
 
 def _add_comparison(
@@ -310,7 +305,7 @@ def _add_comparison(
             reason = TOO_FEW if size < k else NEIGHBOUR
             dashboard.segments.append(Segment(option, label, None, True, reason))
             continue
-        figures = publish_group(tallies.get(option) or _empty(), grid, k)
+        figures = publish_group(tallies.get(option) or GroupTallies(), grid, k)
         if not figures.shown:
             dashboard.segments.append(Segment(option, label, None, True, TOO_FEW))
             continue
