@@ -7,25 +7,19 @@ from one version of the grid to the next.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from . import grid as g
-from .models import Axis, Framework, FrameworkVersion, Practice, Resource, ResourceKind, Situation
+from .models import Axis, Framework, FrameworkVersion, Practice, Resource, Situation
+from .schema import ATTACHMENTS, FrameworkFileError, ResourceFile, read_data_file, validated
 from .selectors import get_grid
-from .services import DATA_DIR, FrameworkFileError, _check_keys, _optional_str, _require
+from .services import DATA_DIR
 
-SUPPORTED_FORMAT = 1
 RESOURCE_FILE_PATTERN = "resources-*.yaml"
-# File key → model field, for the three levels a resource can be attached to.
-ATTACHMENTS = {"practices": "practice_codes", "situations": "situation_codes", "axes": "axis_codes"}
-RESOURCE_KEYS = {"code", "title", "kind", "publisher", "url", "description", "language", *ATTACHMENTS}
 # The fields a reload compares and rewrites.
 UPDATED_FIELDS = ["title", "kind", "publisher", "url", "description", "language", *ATTACHMENTS.values()]
 
@@ -35,82 +29,13 @@ def default_resource_files() -> list[Path]:
     return sorted(DATA_DIR.glob(RESOURCE_FILE_PATTERN))
 
 
-def _code_list(mapping: dict, key: str, where: str) -> list[str]:
-    value = mapping.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise FrameworkFileError(_("%(where)s.%(key)s : une liste de codes est attendue.") % {"where": where, "key": key})
-    codes = []
-    for i, code in enumerate(value):
-        # YAML reads 7.10 as the number 7.1: a dotted code must be quoted to keep its text.
-        if isinstance(code, (bool, float)) or not isinstance(code, (str, int)) or code == "":
-            raise FrameworkFileError(
-                _("%(where)s.%(key)s[%(i)s] : code attendu, entre guillemets (par exemple \"1.1\").")
-                % {"where": where, "key": key, "i": i}
-            )
-        codes.append(str(code))
-    return codes
-
-
-def validate_resources_data(data: Any) -> dict:
-    """Check the structure of a parsed resource file and return it normalised.
+def validate_resources_data(data: object) -> dict[str, Any]:
+    """Check a parsed resource file against :class:`~.schema.ResourceFile` and return it normalised.
 
     Every error names the place in the file (e.g. ``resources[2].url``). Codes of practices,
     situations and axes are checked against the database by :func:`load_resources`.
     """
-    if not isinstance(data, dict):
-        raise FrameworkFileError(_("Le fichier doit contenir un objet YAML ou JSON."))
-    fmt = _require(data, "format", "racine", int)
-    if fmt != SUPPORTED_FORMAT:
-        raise FrameworkFileError(
-            _("format : la version de format %(fmt)s n'est pas prise en charge (attendu : %(ok)s).")
-            % {"fmt": fmt, "ok": SUPPORTED_FORMAT}
-        )
-    _check_keys(data, {"format", "framework", "resources"}, "racine")
-    framework = _require(data, "framework", "racine")
-    resources = []
-    seen: set[str] = set()
-    for i, item in enumerate(_require(data, "resources", "racine", list)):
-        where = f"resources[{i}]"
-        code = _require(item, "code", where)
-        _check_keys(item, RESOURCE_KEYS, where)
-        if code in seen:
-            raise FrameworkFileError(_("%(where)s.code : code « %(code)s » en double.") % {"where": where, "code": code})
-        seen.add(code)
-        kind = _require(item, "kind", where)
-        if kind not in ResourceKind.values:
-            raise FrameworkFileError(
-                _("%(where)s.kind : « %(kind)s » inconnu (attendu : %(ok)s).")
-                % {"where": where, "kind": kind, "ok": ", ".join(ResourceKind.values)}
-            )
-        resource = {
-            "code": code,
-            "title": _require(item, "title", where),
-            "kind": kind,
-            "publisher": _optional_str(item, "publisher"),
-            "url": _require(item, "url", where),
-            "description": _optional_str(item, "description").strip(),
-            "language": _optional_str(item, "language") or "fr",
-            **{field: _code_list(item, key, where) for key, field in ATTACHMENTS.items()},
-        }
-        if not any(resource[field] for field in ATTACHMENTS.values()):
-            raise FrameworkFileError(
-                _("%(where)s : rattachez la ressource à au moins une pratique, une situation ou un axe.")
-                % {"where": where}
-            )
-        _check_fields(resource, where)
-        resources.append(resource)
-    return {"framework": framework, "resources": resources}
-
-
-def _check_fields(resource: dict, where: str) -> None:
-    """The model's own checks (URL, slug, lengths), reported at their place in the file."""
-    try:
-        Resource(**resource).full_clean(exclude=["framework"], validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items()))
-        raise FrameworkFileError(f"{where}.{field} : {messages[0]}") from exc
+    return validated(ResourceFile, data).model_dump(mode="json", by_alias=True)
 
 
 def _check_references(data: dict) -> Framework:
@@ -165,16 +90,8 @@ def load_resources(*, data: dict) -> int:
     return len(created) + len(changed)
 
 
-def read_resources_file(path: Path) -> dict:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FrameworkFileError(_("Fichier illisible : %(path)s (%(err)s).") % {"path": path, "err": exc.strerror}) from exc
-    try:
-        data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise FrameworkFileError(_("Fichier mal formé : %(err)s") % {"err": exc}) from exc
-    return validate_resources_data(data)
+def read_resources_file(path: Path) -> dict[str, Any]:
+    return validate_resources_data(read_data_file(path).data)
 
 
 def load_resources_file(*, path: Path) -> int:

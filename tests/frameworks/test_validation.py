@@ -280,3 +280,117 @@ def test_a_file_refused_halfway_through_a_batch_keeps_the_files_loaded_before(db
         call_command("load_framework", str(good), str(bad), stdout=io.StringIO())
 
     assert list(FrameworkVersion.objects.values_list("code", flat=True)) == ["v1"]
+
+
+# A file as an editor writes it, comment first; each case below changes one place in it.
+EDITED_FILE = """\
+# Grille d'essai
+format: 1
+framework:
+  code: essai
+  name: Grille d'essai
+version:
+  code: v1
+  title: Grille d'essai
+  status: published
+dimensions:
+  - code: niveau
+    role: level
+    label: Niveau
+    options:
+      - {code: non, label: Non, value: 0}
+      - {code: oui, label: Oui, value: 1}
+  - code: envie
+    role: wish
+    label: Envie
+    options:
+      - {code: non, label: Non, value: 0}
+  - code: qui
+    role: carrying
+    label: Qui
+    options:
+      - {code: moi, label: Moi}
+axes:
+  - code: A
+    label: Agir
+    situations:
+      - code: A1
+        label: Préparer
+        practices:
+          - {code: A1.1, label: Réunir}
+          - {code: A1.2, label: Décider}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        pytest.param(
+            "label: Agir", "label: [Agir]", "Ligne 29 — axes[0] : le champ « label » n'a pas le bon type.", id="wrong-type"
+        ),
+        pytest.param(
+            "label: Oui, value: 1",
+            "label: Oui, value: un",
+            "Ligne 16 — dimensions[0].options[1].value : nombre entier attendu.",
+            id="not-an-integer",
+        ),
+        pytest.param(
+            "        label: Préparer\n",
+            "",
+            "Ligne 31 — axes[0].situations[0] : le champ « label » est obligatoire.",
+            id="missing-field",
+        ),
+        pytest.param(
+            "format: 1\n", "", "Ligne 1 — racine : le champ « format » est obligatoire.", id="missing-root-field"
+        ),
+        pytest.param(
+            "{code: A1.2,",
+            "{code: A1.1,",
+            "Ligne 35 — axes[0].situations[0].practices[1].code : code « A1.1 » en double.",
+            id="duplicate-code",
+        ),
+        pytest.param(
+            "{code: oui,", "{code: non,", "Ligne 16 — dimensions[0].options[1].code : code en double.", id="duplicate-option"
+        ),
+        pytest.param(
+            "role: wish",
+            "role: souhait",
+            "Ligne 18 — dimensions[1].role : « souhait » inconnu (attendu : level, wish, carrying).",
+            id="unknown-role",
+        ),
+        pytest.param(
+            "role: carrying", "role: level", "Ligne 23 — dimensions[2].role : rôle en double.", id="duplicate-role"
+        ),
+        pytest.param(
+            "  name: Grille d'essai\n",
+            "  name: Grille d'essai\n  auteur: Moi\n",
+            "Ligne 6 — framework : champ inconnu « auteur » (champs possibles : code, name, publisher).",
+            id="unknown-field",
+        ),
+        pytest.param(
+            "        practices:\n          - {code: A1.1, label: Réunir}\n          - {code: A1.2, label: Décider}\n",
+            "        practices: []\n",
+            "Ligne 33 — axes[0].situations[0] (« A1 ») : au moins une pratique est attendue.",
+            id="published-without-practices",
+        ),
+    ],
+)
+def test_errors_give_the_line_of_the_offending_node(db, tmp_path, old, new, message):
+    assert EDITED_FILE.count(old) == 1
+    path = tmp_path / "grille.yaml"
+    path.write_text(EDITED_FILE.replace(old, new), encoding="utf-8")
+
+    with pytest.raises(FrameworkFileError) as excinfo:
+        load_framework_file(path=path)
+
+    assert str(excinfo.value) == message
+    assert FrameworkVersion.objects.count() == 0
+
+
+def test_the_edited_file_loads_as_written(db, tmp_path):
+    path = tmp_path / "grille.yaml"
+    path.write_text(EDITED_FILE, encoding="utf-8")
+
+    version = load_framework_file(path=path).version
+
+    assert list(version.practices.values_list("code", flat=True)) == ["A1.1", "A1.2"]
