@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,14 +11,14 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 
-from grille.assessments.services import AssessmentError
+from grille.assessments.errors import AssessmentError
 
 from . import frameworks, organisations, positionings, studies
 from .auth import TooManyFailures
 
 DESCRIPTION = """\
-L'API de Grille : la grille publiée, vos positionnements, la cartographie des structures que
-vous animez et les résultats des études que vous analysez — les mêmes chiffres que les pages.
+L'API de Grille : la grille publiée, vos positionnements, la cartographie des structures dont
+vous êtes membre et les résultats des études que vous analysez — les mêmes chiffres que les pages.
 
 **Authentification** : créez un jeton personnel sur la page « Mes jetons d'API » (depuis
 « Mes positionnements »), puis envoyez-le dans l'en-tête `Authorization: Bearer <jeton>`.
@@ -101,7 +102,7 @@ def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return _error(request, 400, _("Requête invalide — %(problems)s.") % {"problems": problems})
 
 
-def _where(loc) -> str:
+def _where(loc: Sequence[int | str]) -> str:
     parts = [str(p) for p in loc[1:] if p != "payload"]
     return ".".join(parts) or _("corps de la requête")
 

@@ -13,9 +13,12 @@ from ninja.security import HttpBearer
 
 from grille.accounts.models import User
 from grille.accounts.services import authenticate_api_token
+from grille.core.access import mark_private
 from grille.core.ratelimit import BAD_API_TOKENS, RateLimited, client_ip
 
-__all__ = ["FAILURES_ALLOWED", "FAILURE_WINDOW", "ApiTokenAuth", "TooManyFailures", "client_ip", "token_auth"]
+__all__ = [
+    "FAILURES_ALLOWED", "FAILURE_WINDOW", "ApiTokenAuth", "TokenRequest", "TooManyFailures", "client_ip", "token_auth",
+]
 
 FAILURES_ALLOWED = BAD_API_TOKENS.limit
 FAILURE_WINDOW = int(BAD_API_TOKENS.window.total_seconds())  # seconds, counted from the first failure
@@ -35,6 +38,12 @@ class TooManyFailures(HttpError):
         self.retry_after = retry_after
 
 
+class TokenRequest(HttpRequest):
+    """The request of an operation behind `token_auth`: django-ninja sets `auth` to the token's owner."""
+
+    auth: User
+
+
 class ApiTokenAuth(HttpBearer):
     """Resolves `Authorization: Bearer <token>` to the token's owner; request.auth is that User."""
 
@@ -49,7 +58,7 @@ class ApiTokenAuth(HttpBearer):
             BAD_API_TOKENS.hit(ip)
             return None
         # Everything behind a token is someone's own data: never kept by a shared cache.
-        request.private_page = True  # type: ignore[attr-defined]
+        mark_private(request)
         return user
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from ninja import Query
 
 from .schemas import ErrorOut
@@ -25,14 +26,22 @@ def offset_param() -> Any:
     return Query(0, ge=0, le=OFFSET_MAX, description="Nombre d'éléments à sauter.")
 
 
-def paginate(queryset: QuerySet, *, limit: int, offset: int, item) -> dict[str, Any]:
-    """One page of a queryset as {count, limit, offset, items}, each row turned into a dict by `item`."""
-    return {
-        "count": queryset.count(),
-        "limit": limit,
-        "offset": offset,
-        "items": [item(row) for row in queryset[offset : offset + limit]],
-    }
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class Page(Generic[M]):
+    """One page of a list, as the page schemas (PageMeta) read it."""
+
+    count: int
+    limit: int
+    offset: int
+    items: list[M]
+
+
+def paginate(queryset: QuerySet[M], *, limit: int, offset: int) -> Page[M]:
+    """One page of a queryset, with the total count."""
+    return Page(count=queryset.count(), limit=limit, offset=offset, items=list(queryset[offset : offset + limit]))
 
 
 def errors(*statuses: int) -> dict[int, type[ErrorOut]]:

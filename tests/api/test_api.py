@@ -38,10 +38,10 @@ from grille.assessments.exporters import assessment_to_dict
 from grille.assessments.models import Assessment
 from grille.assessments.selectors import get_profile
 from grille.core.middleware import CONTENT_SECURITY_POLICY
+from grille.disclosure.policy import ANONYMOUS_BATCH, ANONYMOUS_MIN
 from grille.frameworks.services import load_framework_version, validate_framework_data
 from grille.organisations.enums import ShareMode
 from grille.organisations.models import Membership
-from grille.organisations.pools import ANONYMOUS_BATCH, ANONYMOUS_MIN
 from grille.organisations.services import create_organisation, share_assessment, withdraw_share
 from grille.studies import services as study_services
 from grille.studies.dashboard import build_dashboard
@@ -555,6 +555,19 @@ def test_profile_has_the_same_numbers_as_the_page_export(owner, draft, owner_tok
     assert response.json()["reponses"][0]["niveau"] == {"code": "3", "libelle": "C'est le cœur de mon activité", "valeur": 3}
 
 
+def test_profile_is_the_download_key_for_key(owner, draft, owner_token):
+    answer(draft, "1.1", level="3", wish="priorite", carrying="partenariat", comment="Avec la région.")
+
+    response = call("GET", f"/positionnements/{draft.uuid}/profil", owner_token)
+    export = signed_in(owner).get(reverse("assessments:export_json", args=[draft.uuid]))
+
+    # One description of the document serialises both: the same keys, in the same order.
+    assert json.dumps(response.json()) == json.dumps(json.loads(export.content))
+    assert list(response.json()["reponses"][0]) == [
+        "pratique", "libelle", "situation", "commentaire", "niveau", "souhait", "portage",
+    ]
+
+
 POSITIONING_CALLS = [
     ("GET", "/positionnements/{uuid}", None),
     ("GET", "/positionnements/{uuid}/profil", None),
@@ -710,13 +723,15 @@ def test_anonymous_shares_count_in_batches_approximately_and_never_by_name(team,
     assert 9 <= shown <= 13 and contributions == 2 + shown
 
 
-def test_members_who_do_not_facilitate_get_403(team):
+def test_members_who_do_not_facilitate_read_the_same_team_figures(team, owner_token):
     organisation, people = team
+    path = f"/structures/{organisation.uuid}/equipe"
 
-    response = call("GET", f"/structures/{organisation.uuid}/equipe", token_of(people["bruno@exemple.fr"].user))
+    response = call("GET", path, token_of(people["bruno@exemple.fr"].user))
 
-    assert response.status_code == 403
-    assert "animateurs et animatrices" in response.json()["detail"]
+    # One answer for the page, the reports and the API: every member sees the team map.
+    assert response.status_code == 200
+    assert response.json() == call("GET", path, owner_token).json()
 
 
 def test_outsiders_get_404_and_anonymous_callers_401(team, stranger_token):
@@ -941,7 +956,7 @@ def test_docs_page_loads_only_local_static_files_under_the_strict_policy(db):
 
 
 def test_other_pages_keep_the_strict_policy(version):
-    assert Client().get(reverse("core:home"))["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert Client().get(reverse("pages:home"))["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
     assert call("GET", "/frameworks")["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
 
 
