@@ -88,7 +88,8 @@ class Situation(models.Model):
 class Practice(models.Model):
     version = models.ForeignKey(FrameworkVersion, on_delete=models.CASCADE, related_name="practices")
     situation = models.ForeignKey(Situation, on_delete=models.CASCADE, related_name="practices")
-    code = models.CharField(_("code"), max_length=40)
+    # Room for the item codes of an earlier study loaded as a version (« fin_projets_territoire »).
+    code = models.CharField(_("code"), max_length=60)
     label = models.CharField(_("libellé"), max_length=300)
     position = models.PositiveSmallIntegerField()
 
@@ -176,12 +177,15 @@ class Resource(models.Model):
         return self.title
 
 
+CROSSWALK_NAME_MAX = 200
+
+
 class Crosswalk(models.Model):
     """A correspondence table between the items of two framework versions."""
 
     source = models.ForeignKey(FrameworkVersion, on_delete=models.CASCADE, related_name="crosswalks_from")
     target = models.ForeignKey(FrameworkVersion, on_delete=models.CASCADE, related_name="crosswalks_to")
-    name = models.CharField(_("nom"), max_length=200)
+    name = models.CharField(_("nom"), max_length=CROSSWALK_NAME_MAX)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 from grille.core.statistics import MannWhitney, mann_whitney_from_counts
 from grille.disclosure.aggregation import GroupTallies, tally_groups
 from grille.disclosure.protect import publish_group
 from grille.frameworks import grid as g
+from grille.frameworks.models import CrosswalkEntry, Practice
 from grille.frameworks.selectors import get_grid
 
 from .dashboard import completed_answers
-from .models import Campaign, CrosswalkLink, PreviousWave, WaveItem
+from .models import Campaign, PreviousWave, WaveItem
 from .pools import results_withheld
 
 
@@ -27,20 +29,6 @@ class ComparisonRow:
     comparable: bool
     suppressed: bool
     reason: str = ""
-
-    def shares(self, counts: dict[int, int] | None) -> list[tuple[int, float]]:
-        if not counts:
-            return []
-        total = sum(counts.values())
-        return [(level, n / total) for level, n in sorted(counts.items())] if total else []
-
-    @property
-    def before_shares(self):
-        return self.shares(self.before)
-
-    @property
-    def after_shares(self):
-        return self.shares(self.after)
 
     @property
     def mean_before(self) -> float | None:
@@ -89,14 +77,23 @@ def current_distributions(campaign: Campaign) -> dict[int, dict[int, int]]:
     }
 
 
-def compare_waves(campaign: Campaign, wave: PreviousWave) -> tuple[list[ComparisonRow], list[WaveItem]]:
-    """One row per practice of the campaign's grid, and the earlier items that map to nothing."""
+def compare_waves(campaign: Campaign, wave: PreviousWave) -> tuple[list[ComparisonRow], list[Practice]]:
+    """One row per practice of the campaign's grid, and the earlier items that map to nothing.
+
+    The earlier items are read through the crosswalk from the wave's version to the campaign's.
+    """
     grid = get_grid(campaign.version_id)
     k = campaign.threshold
-    links = list(CrosswalkLink.objects.filter(wave=wave).select_related("item"))
-    by_practice: dict[int, list[CrosswalkLink]] = defaultdict(list)
-    for link in links:
-        by_practice[link.practice_id].append(link)
+    wave_items = WaveItem.objects.filter(wave=wave).select_related("practice").order_by("practice__code")
+    items = {item.practice_id: item for item in wave_items}
+    links = (
+        CrosswalkEntry.objects.filter(crosswalk__source_id=wave.version_id, crosswalk__target_id=campaign.version_id)
+        .order_by("pk")
+        .values_list("source_practice_id", "target_practice_id", "weight")
+    )
+    by_practice: dict[int, list[tuple[WaveItem, Decimal]]] = defaultdict(list)
+    for source_id, target_id, weight in links:
+        by_practice[target_id].append((items[source_id], weight))
     after_all = current_distributions(campaign)
     rows = []
     for practice in grid.practices:
@@ -106,16 +103,14 @@ def compare_waves(campaign: Campaign, wave: PreviousWave) -> tuple[list[Comparis
             rows.append(ComparisonRow(practice, [], None, after, None, comparable=False, suppressed=False,
                                       reason="no-item"))
             continue
-        before = combine([({int(level): n for level, n in link.item.counts.items()}, float(link.weight)) for link in mapped])
+        codes = [item.practice.code for item, _weight in mapped]
+        before = combine([({int(level): n for level, n in item.counts.items()}, float(weight)) for item, weight in mapped])
         n_before, n_after = sum(before.values()), sum(after.values())
         if n_before < k or n_after < k:
-            rows.append(ComparisonRow(practice, [link.item.code for link in mapped], None, {}, None,
-                                      comparable=True, suppressed=True, reason="small"))
+            rows.append(ComparisonRow(practice, codes, None, {}, None, comparable=True, suppressed=True, reason="small"))
             continue
         rows.append(ComparisonRow(
-            practice, [link.item.code for link in mapped], before, after, mann_whitney_from_counts(before, after),
-            comparable=True, suppressed=False,
+            practice, codes, before, after, mann_whitney_from_counts(before, after), comparable=True, suppressed=False,
         ))
-    linked_items = {link.item_id for link in links}
-    unmapped = [item for item in WaveItem.objects.filter(wave=wave).order_by("code") if item.pk not in linked_items]
-    return rows, unmapped
+    linked = {item.practice_id for mapped in by_practice.values() for item, _weight in mapped}
+    return rows, [item.practice for item in items.values() if item.practice_id not in linked]

@@ -10,12 +10,13 @@ from grille.frameworks.models import FrameworkVersion, Practice
 
 from .enums import QuestionKind, WaveFormat
 
+CAMPAIGN_NAME_MAX = 200
 
 class Campaign(models.Model):
     """A study wave: who is asked, on which grid, when, and how small a group may be shown."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(_("nom"), max_length=200)
+    name = models.CharField(_("nom"), max_length=CAMPAIGN_NAME_MAX)
     wave_year = models.PositiveSmallIntegerField(_("vague (année)"))
     version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="+")
     opens_at = models.DateTimeField(_("ouverture"))
@@ -92,7 +93,7 @@ class ProfileQuestion(models.Model):
 
 class Invitee(models.Model):
     """An identity invited to a campaign. Kept apart from answers: the link to a
-    respondent is a keyed hash, never a foreign key an analyst's page could follow."""
+    respondent is a random key both carry, never a foreign key an analyst's page could follow."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitees")
     email = models.EmailField()
@@ -151,12 +152,17 @@ class ProfileAnswer(models.Model):
 
 
 class PreviousWave(models.Model):
-    """An earlier wave (e.g. the 2018 study), imported as microdata or aggregates, for comparison."""
+    """An earlier wave (e.g. the 2018 study), imported as microdata or aggregates, for comparison.
+
+    Its items are the practices of ``version``, a framework version of their own, which the
+    campaign's version reads through a crosswalk (grille/frameworks/crosswalks.py).
+    """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="previous_waves")
     name = models.CharField(_("nom"), max_length=200)
     year = models.PositiveSmallIntegerField(_("année"))
     source_format = models.CharField(max_length=20, choices=WaveFormat.choices)
+    version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="+")
     respondents = models.PositiveIntegerField(null=True, blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
 
@@ -168,31 +174,17 @@ class PreviousWave(models.Model):
 
 
 class WaveItem(models.Model):
+    """How the wave's respondents answered one of its items."""
+
     wave = models.ForeignKey(PreviousWave, on_delete=models.CASCADE, related_name="items")
-    code = models.CharField(max_length=60)
-    label = models.CharField(max_length=300, blank=True)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     counts = models.JSONField(default=dict)  # {"0": n, "1": n, ...}
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["wave", "code"], name="unique_wave_item")]
+        constraints = [models.UniqueConstraint(fields=["wave", "practice"], name="unique_wave_practice")]
 
     def __str__(self) -> str:
-        return self.code
-
-
-class CrosswalkLink(models.Model):
-    """One line of a correspondence table: an earlier item read as a current practice."""
-
-    wave = models.ForeignKey(PreviousWave, on_delete=models.CASCADE, related_name="crosswalk")
-    item = models.ForeignKey(WaveItem, on_delete=models.CASCADE, related_name="links")
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
-    weight = models.DecimalField(max_digits=6, decimal_places=3, default=1)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["item", "practice"], name="unique_crosswalk_link")]
-
-    def __str__(self) -> str:
-        return f"{self.item.code} → {self.practice.code}"
+        return self.practice.code
 
 
 class MicrodataDownload(models.Model):

@@ -6,25 +6,28 @@ and nothing else, so no template can print a hidden value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grille.core.charts import RadarSeries, format_score
+from grille.core.charts import format_score
 from grille.core.statistics import MANN_WHITNEY_TEST_NAME
 from grille.disclosure.cells import SUPPRESSED_MARK, Cell
 from grille.frameworks import grid as g
-from grille.frameworks.charts import situation_radar
+from grille.frameworks.charts import situation_radar, situation_series
+from grille.frameworks.models import Practice
 
 from .comparison import ComparisonRow, compare_waves
 from .dashboard import Dashboard, MeanCell, Tracking
 from .exporters import filter_labels, secrecy_note, synthetic_notice
-from .models import Campaign, PreviousWave, WaveItem
+from .models import Campaign, PreviousWave
 
 P_VALUE_FLOOR = 0.001
+# More dashed polygons than this cannot be told apart; the table beside the radar gives every segment.
+RADAR_MAX_SEGMENTS = 3
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ class WaveComparison:
 
     wave: PreviousWave
     rows: list[ComparisonRow]
-    unmapped: list[WaveItem]
+    unmapped: list[Practice]
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ class WaveSection:
     wave: PreviousWave
     lines: list[ComparisonLine]
     not_comparable: list[g.Practice]
-    unmapped: list[WaveItem]
+    unmapped: list[Practice]
 
 
 def wave_comparisons(campaign: Campaign) -> list[WaveComparison]:
@@ -127,7 +130,7 @@ def _count(cell: Cell) -> Figure:
 def _share(cell: Cell, total: Cell) -> Figure:
     if cell.suppressed or total.suppressed:
         return SECRET
-    if not total.value:
+    if not total.value or cell.value is None:
         return NONE
     return Figure(format_score(100 * cell.value / total.value, 0))
 
@@ -187,15 +190,29 @@ def _wave_section(comparison: WaveComparison | tuple) -> WaveSection:
     )
 
 
+def _shown_means(cells: Mapping[str, MeanCell]) -> dict[str, float | None]:
+    return {code: None if cell.suppressed else cell.mean for code, cell in cells.items()}
+
+
 def study_radar(dashboard: Dashboard, *, chart_id: str) -> str:
-    """Mean level per situation, suppressed means left out; empty when nothing may be drawn."""
-    values = [None if mean.suppressed else mean.mean for _situation, mean in dashboard.situations]
-    if not any(v is not None for v in values):
+    """The radar of the study page and of the study PDF: the mean level per situation of the
+    respondents and, when one to three segments are shown, of each segment; suppressed means are
+    left out. Empty when no mean of the respondents may be shown."""
+    overall = _shown_means({situation.code: cell for situation, cell in dashboard.situations})
+    if dashboard.population_suppressed or all(mean is None for mean in overall.values()):
         return ""
-    series = [RadarSeries(label=_("Répondants"), values=values)]
-    return situation_radar(
-        dashboard.grid, series, chart_id=chart_id, title=_("Niveau moyen par situation professionnelle")
-    )
+    grid = dashboard.grid
+    series = [situation_series(grid, overall, label=_("Ensemble"))]
+    shown = [segment for segment in dashboard.segments if not segment.suppressed]
+    if len(shown) <= RADAR_MAX_SEGMENTS:
+        series += [
+            situation_series(
+                grid, _shown_means(dashboard.segment_situations.get(segment.code, {})),
+                label=segment.label, kind="secondary",
+            )
+            for segment in shown
+        ]
+    return situation_radar(grid, series, chart_id=chart_id, title=_("Niveau moyen par situation professionnelle"))
 
 
 def _percent(value: float | None) -> str:
@@ -206,7 +223,7 @@ def report_context(
     campaign: Campaign,
     dashboard: Dashboard,
     tracking: Tracking,
-    comparisons: Iterable[WaveComparison | tuple[PreviousWave, list[ComparisonRow], list[WaveItem]]] | None = None,
+    comparisons: Iterable[WaveComparison | tuple[PreviousWave, list[ComparisonRow], list[Practice]]] | None = None,
     *,
     now: datetime | None = None,
     chart_id: str = "study-radar-pdf",

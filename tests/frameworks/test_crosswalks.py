@@ -14,19 +14,26 @@ from django.urls import reverse
 
 from grille.assessments.selectors import get_profile
 from grille.assessments.services import start_assessment
+from grille.core.tabular.reading import ImportFileError, LineError
 from grille.frameworks.crosswalks import (
     CrosswalkFileError,
+    CrosswalkPair,
+    ParsedCrosswalk,
     crosswalk_table,
     load_crosswalk_file,
+    parse_crosswalk,
     read_profile_through,
     target_situation_means,
 )
+from grille.frameworks.enums import VersionStatus
 from grille.frameworks.models import Crosswalk, CrosswalkEntry, FrameworkVersion
 from grille.frameworks.selectors import clear_grid_cache
 from grille.frameworks.services import load_framework_file
 from tests.factories import answer, load_small_framework
 
-SMALL_FILE = Path(__file__).parent / "data" / "petite-grille.yaml"
+DATA = Path(__file__).parent / "data"
+SMALL_FILE = DATA / "petite-grille.yaml"
+WEIGHT_EXPECTED = "poids non reconnu : attendu un nombre strictement positif, par exemple 1 ou 0,5"
 
 # Source: the factory's small grid (A.1 A.2 | B.1 | C.1 C.2, levels 0–2 and « nc »).
 # Target: petite-grille.yaml (P.1 P.2 | Q.1 | R.1 R.2).
@@ -86,6 +93,103 @@ EXPECTED_LINKS = [
     ("B.1", "R.1", Decimal("0.500")),
     ("C.1", "R.1", Decimal("0.500")),
 ]
+
+
+def data(name: str) -> bytes:
+    return (DATA / name).read_bytes()
+
+
+# --- Parsing: one set of rules for CSV and YAML -------------------------------------------------
+
+
+def test_crosswalk_reads_one_to_many_many_to_one_and_unmapped_sources():
+    result = parse_crosswalk(data("crosswalk_2018_2024.csv"))
+
+    assert result == ParsedCrosswalk(
+        pairs=[
+            CrosswalkPair("Q1", "1.1", Decimal("1"), 2),
+            CrosswalkPair("Q1", "1.2", Decimal("0.5"), 3),
+            CrosswalkPair("Q1", "1.3", Decimal("0.25"), 4),
+            CrosswalkPair("Q2", "2.1", Decimal("1"), 5),
+            CrosswalkPair("Q3", "2.1", Decimal("0.75"), 6),
+            CrosswalkPair("fin_projets", "3.2", Decimal("1"), 8),
+        ],
+        unmapped_sources={"Q4", "Q5"},
+        errors=[],
+    )
+    assert result.ok
+
+
+def test_crosswalk_pairs_unpack_as_source_target_weight():
+    source, target, weight, _line = parse_crosswalk(b"source;cible\nQ1;1.1\n").pairs[0]
+
+    assert (source, target, weight) == ("Q1", "1.1", Decimal("1"))
+
+
+def test_crosswalk_reports_unknown_column_bad_weight_duplicates_and_contradictions():
+    result = parse_crosswalk(data("crosswalk_errors.csv"))
+
+    assert result.errors == [
+        LineError(
+            1, "commentaire", "colonne inconnue (colonnes acceptées : source, cible, target, poids, weight)", "commentaire"
+        ),
+        LineError(3, "Q1", "correspondance en double (déjà ligne 2)", "source"),
+        LineError(4, "beaucoup", WEIGHT_EXPECTED, "weight"),
+        LineError(5, "0", WEIGHT_EXPECTED, "weight"),
+        LineError(6, "'-1", WEIGHT_EXPECTED, "weight"),
+        LineError(7, "", "code source manquant", "source"),
+        LineError(9, "Q5", "associé à « 4.1 », mais marqué non comparable ligne 8", "source"),
+        LineError(10, "Q1", "marqué non comparable, mais associé à « 1.1 » ligne 2", "source"),
+    ]
+    assert result.pairs == [CrosswalkPair("Q1", "1.1", Decimal("1"), 2)]
+    assert result.unmapped_sources == {"Q5"}
+    assert not result.ok
+
+
+def test_crosswalk_names_the_missing_target_column():
+    with pytest.raises(ImportFileError) as error:
+        parse_crosswalk(b"source;poids\nQ1;1\n")
+
+    assert str(error.value) == (
+        "Il manque la colonne « cible ou target ». La première ligne doit nommer les colonnes, "
+        "par exemple : source;cible."
+    )
+
+
+def test_crosswalk_reports_a_code_broken_by_a_quoted_line_break():
+    result = parse_crosswalk(b'source;cible\n"Q1\nQ2";1.1\n')
+
+    assert result.errors == [
+        LineError(
+            2,
+            "Q1 Q2",
+            "code illisible : il contient un retour à la ligne ou un caractère invisible (guillemet non refermé ?)",
+            "source",
+        )
+    ]
+
+
+def test_yaml_crosswalk_follows_the_same_rules_as_csv():
+    content = (
+        'correspondances:\n'
+        '  - {source: "Q1\\nQ2", cible: P.1}\n'
+        '  - {source: Q3, cible: "3,2"}\n'
+        '  - {source: Q3, cible: "3,2", poids: 2}\n'
+        '  - {source: Q4, cible: P.1, poids: " 1 000 "}\n'
+    )
+
+    result = parse_crosswalk(content.encode(), "table.yaml")
+
+    assert result.errors == [
+        LineError(
+            2,
+            "Q1 Q2",
+            "code illisible : il contient un retour à la ligne ou un caractère invisible (guillemet non refermé ?)",
+            "source",
+        ),
+        LineError(4, "Q3", "correspondance en double (déjà ligne 3)", "source"),
+    ]
+    assert result.pairs == [CrosswalkPair("Q3", "3.2", Decimal("1"), 3), CrosswalkPair("Q4", "P.1", Decimal("1000"), 5)]
 
 
 # --- Loading ---------------------------------------------------------------------------------
@@ -283,6 +387,21 @@ def test_load_crosswalk_command_lists_each_line_to_correct(tmp_path, source, tar
     assert Crosswalk.objects.count() == 0
 
 
+def test_load_crosswalk_command_gives_no_public_page_for_a_draft(tmp_path, source, target):
+    FrameworkVersion.objects.filter(pk=target.pk).update(status=VersionStatus.DRAFT, published_at=None)
+    path = write(tmp_path, "table.csv", CROSSWALK_CSV)
+
+    out = crosswalk_command(
+        str(path), "--source", "petite-grille:v1", "--target", "petite-grille-illustrative:2025", "--name", "Essai"
+    )
+
+    assert Crosswalk.objects.count() == 1
+    assert out == (
+        "Table « Essai » chargée : 5 correspondance(s) de 4 pratique(s) source ; "
+        "sans correspondance : 1 pratique(s) source, 2 pratique(s) cible.\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("option", "message"),
     [
@@ -323,6 +442,13 @@ def test_crosswalk_page_shows_the_table_and_the_practices_left_out(client, tmp_p
 
 def test_crosswalk_page_of_an_unknown_table_is_404(client, db):
     assert client.get(reverse("frameworks:crosswalk", args=[999])).status_code == 404
+
+
+def test_crosswalk_page_of_a_table_touching_a_draft_is_404(client, tmp_path, source, target):
+    crosswalk = load(tmp_path, source, target)
+    FrameworkVersion.objects.filter(pk=target.pk).update(status=VersionStatus.DRAFT, published_at=None)
+
+    assert client.get(reverse("frameworks:crosswalk", args=[crosswalk.pk])).status_code == 404
 
 
 def test_crosswalk_page_refuses_post(client, tmp_path, source, target):

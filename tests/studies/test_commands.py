@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from grille.core.exporters import BOM
+from grille.core.tabular.writing import BOM
 from grille.studies.dashboard import completed_respondents
 from grille.studies.models import PreviousWave, WaveItem
 
@@ -33,7 +33,7 @@ def test_import_wave_imports_microdata_and_says_what(campaign):
     wave = PreviousWave.objects.get()
     assert out == "Vague « Étude 2018 » (2018) importée dans « Étude des catalyseurs » : 3 item(s), 6 répondant(s).\n"
     assert (wave.campaign, wave.year, wave.source_format, wave.respondents) == (campaign, 2018, "microdata", 6)
-    assert WaveItem.objects.get(wave=wave, code="Q1").counts == {"0": 1, "1": 2, "2": 2, "3": 1}
+    assert WaveItem.objects.get(wave=wave, practice__code="Q1").counts == {"0": 1, "1": 2, "2": 2, "3": 1}
 
 
 def test_import_wave_imports_aggregates_named_after_their_year_by_default(campaign):

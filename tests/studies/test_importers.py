@@ -1,28 +1,27 @@
-"""Reading analysts' files: respondent lists, earlier waves and crosswalks, as people really have them."""
+"""Reading analysts' files: respondent lists and earlier waves, as people really have them."""
 
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from grille.studies.importers import (
+from grille.core.tabular.reading import (
     MAX_UPLOAD_BYTES,
-    Crosswalk,
-    CrosswalkPair,
-    EmailImport,
     ImportFileError,
     LineError,
     Row,
+    decode_upload,
+    shown,
+    sniff_rows,
+)
+from grille.frameworks.crosswalks import parse_crosswalk
+from grille.studies.importers import (
+    EmailImport,
     WaveData,
     WaveItem,
-    decode_upload,
-    parse_crosswalk,
     parse_email_list,
     parse_wave_aggregates,
     parse_wave_microdata,
-    shown,
-    sniff_rows,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -458,72 +457,3 @@ def test_wave_aggregates_names_the_missing_column():
         "par exemple : item;niveau;effectif."
     )
 
-
-# Crosswalks
-
-
-def test_crosswalk_reads_one_to_many_many_to_one_and_unmapped_sources():
-    result = parse_crosswalk(data("crosswalk_2018_2024.csv"))
-
-    assert result == Crosswalk(
-        pairs=[
-            CrosswalkPair("Q1", "1.1", Decimal("1"), 2),
-            CrosswalkPair("Q1", "1.2", Decimal("0.5"), 3),
-            CrosswalkPair("Q1", "1.3", Decimal("0.25"), 4),
-            CrosswalkPair("Q2", "2.1", Decimal("1"), 5),
-            CrosswalkPair("Q3", "2.1", Decimal("0.75"), 6),
-            CrosswalkPair("fin_projets", "3.2", Decimal("1"), 8),
-        ],
-        unmapped_sources={"Q4", "Q5"},
-        errors=[],
-    )
-    assert result.ok
-
-
-def test_crosswalk_pairs_unpack_as_source_target_weight():
-    source, target, weight, _line = parse_crosswalk(b"source;cible\nQ1;1.1\n").pairs[0]
-
-    assert (source, target, weight) == ("Q1", "1.1", Decimal("1"))
-
-
-def test_crosswalk_reports_unknown_column_bad_weight_duplicates_and_contradictions():
-    result = parse_crosswalk(data("crosswalk_errors.csv"))
-
-    assert result.errors == [
-        LineError(
-            1, "commentaire", "colonne inconnue (colonnes acceptées : source, cible, target, poids, weight)", "commentaire"
-        ),
-        LineError(3, "Q1", "correspondance en double (déjà ligne 2)", "source"),
-        LineError(4, "beaucoup", WEIGHT_EXPECTED, "weight"),
-        LineError(5, "0", WEIGHT_EXPECTED, "weight"),
-        LineError(6, "'-1", WEIGHT_EXPECTED, "weight"),
-        LineError(7, "", "code source manquant", "source"),
-        LineError(9, "Q5", "associé à « 4.1 », mais marqué non comparable ligne 8", "source"),
-        LineError(10, "Q1", "marqué non comparable, mais associé à « 1.1 » ligne 2", "source"),
-    ]
-    assert result.pairs == [CrosswalkPair("Q1", "1.1", Decimal("1"), 2)]
-    assert result.unmapped_sources == {"Q5"}
-    assert not result.ok
-
-
-def test_crosswalk_names_the_missing_target_column():
-    with pytest.raises(ImportFileError) as error:
-        parse_crosswalk(b"source;poids\nQ1;1\n")
-
-    assert str(error.value) == (
-        "Il manque la colonne « cible ou target ». La première ligne doit nommer les colonnes, "
-        "par exemple : source;cible."
-    )
-
-
-def test_crosswalk_reports_a_code_broken_by_a_quoted_line_break():
-    result = parse_crosswalk(b'source;cible\n"Q1\nQ2";1.1\n')
-
-    assert result.errors == [
-        LineError(
-            2,
-            "Q1 Q2",
-            "code illisible : il contient un retour à la ligne ou un caractère invisible (guillemet non refermé ?)",
-            "source",
-        )
-    ]

@@ -1,9 +1,11 @@
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from grille.frameworks.crosswalks import CrosswalkFileError, crosswalk_table, load_crosswalk_file
+from grille.frameworks.enums import VersionStatus
 from grille.frameworks.models import FrameworkVersion
 
 
@@ -29,13 +31,13 @@ class Command(BaseCommand):
         "Recharger un fichier pour les mêmes versions remplace la table."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path, metavar="fichier", help="Fichier CSV ou YAML.")
         parser.add_argument("--source", required=True, metavar="RÉFÉRENTIEL:VERSION", help="Version dont viennent les pratiques (colonne source).")
         parser.add_argument("--target", required=True, metavar="RÉFÉRENTIEL:VERSION", help="Version vers laquelle elles se lisent (colonne cible).")
         parser.add_argument("--name", required=True, metavar="NOM", help="Nom de la table, affiché sur sa page publique.")
 
-    def handle(self, *args, path: Path, source: str, target: str, name: str, **options):
+    def handle(self, *args: Any, path: Path, source: str, target: str, name: str, **options: Any) -> None:
         source_version = version_from(source, "--source")
         target_version = version_from(target, "--target")
         try:
@@ -50,4 +52,6 @@ class Command(BaseCommand):
             f"sans correspondance : {len(table.unmapped_sources)} pratique(s) source, "
             f"{len(table.unmapped_targets)} pratique(s) cible."
         )
-        self.stdout.write(f"Page publique : {reverse('frameworks:crosswalk', args=[crosswalk.pk])}")
+        # The page is public as the versions are: a table touching a draft has none yet.
+        if source_version.status == target_version.status == VersionStatus.PUBLISHED:
+            self.stdout.write(f"Page publique : {reverse('frameworks:crosswalk', args=[crosswalk.pk])}")

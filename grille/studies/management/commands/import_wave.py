@@ -1,7 +1,9 @@
 from pathlib import Path
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.datastructures import MultiValueDict
 
 from grille.studies.enums import WaveFormat
 from grille.studies.forms import WaveForm
@@ -22,7 +24,7 @@ class Command(BaseCommand):
         "page « Vagues » de la campagne."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("campaign", metavar="campagne", help="Identifiant (UUID) de la campagne, visible dans son adresse.")
         parser.add_argument("path", type=Path, metavar="fichier", help="Fichier CSV de la vague.")
         parser.add_argument("--year", type=int, required=True, metavar="ANNÉE", help="Année de la vague, par exemple 2018.")
@@ -32,7 +34,9 @@ class Command(BaseCommand):
             help="microdata (une ligne par répondant, par défaut) ou aggregates (item;niveau;effectif).",
         )
 
-    def handle(self, *args, campaign: str, path: Path, year: int, name: str, source_format: str, **options):
+    def handle(
+        self, *args: Any, campaign: str, path: Path, year: int, name: str, source_format: str, **options: Any
+    ) -> None:
         target = campaign_from(campaign)
         try:
             raw = path.read_bytes()
@@ -41,10 +45,10 @@ class Command(BaseCommand):
         # The same checks as the upload form of the « Vagues » page.
         form = WaveForm(
             {"name": name.strip() or str(year), "year": year, "source_format": source_format},
-            {"file": SimpleUploadedFile(path.name, raw)},
+            MultiValueDict({"file": [SimpleUploadedFile(path.name, raw)]}),
         )
         if not form.is_valid():
-            problems = [f"{OPTIONS.get(field, field)} : {' '.join(errors)}" for field, errors in form.errors.items()]
+            problems = [f"{OPTIONS.get(field, field)} : {' '.join(map(str, errors))}" for field, errors in form.errors.items()]
             raise CommandError("\n".join(problems))
         data = form.cleaned_data
         try:
