@@ -8,12 +8,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grille.assessments.models import Assessment
+from grille.core.enums import StructureType
+from grille.core.links import absolute_url
 from grille.core.mail import send_templated_mail
 from grille.core.tokens import hash_token, new_token
+from grille.core.users import User
 from grille.frameworks.selectors import get_default_version, get_grid
 
 from .enums import (
@@ -23,10 +27,10 @@ from .enums import (
     PartnerType,
     Role,
     ShareMode,
-    StructureType,
     TerritoryType,
 )
 from .models import (
+    EMAIL_MAX,
     NAME_MAX,
     NOTE_MAX,
     ActionItem,
@@ -37,6 +41,13 @@ from .models import (
     Organisation,
     PracticeComment,
     Share,
+)
+from .permissions import (
+    can_decide,
+    can_manage_actions,
+    can_manage_members,
+    can_remove_member,
+    can_set_action_status,
 )
 from .pools import settle_team
 
@@ -72,13 +83,14 @@ def _clean_text(value: str, *, label: str, max_length: int, required: bool = Fal
     return value
 
 
-def _require_facilitator(membership: Membership) -> None:
-    if not membership.is_facilitator:
+def _require(allowed: bool) -> None:
+    """Refuse a change the caller's role does not allow (permissions.py decides)."""
+    if not allowed:
         raise NotAllowed(_("Seul·e un·e animateur·rice de la structure peut faire cette modification."))
 
 
 @transaction.atomic
-def create_organisation(*, user, name: str, structure_type: str, territory: str = "", territory_type: str = "") -> Organisation:
+def create_organisation(*, user: User, name: str, structure_type: str, territory: str = "", territory_type: str = "") -> Organisation:
     """Create an organisation space; its creator is its first facilitator."""
     name = _clean_text(name, label=_("Nom"), max_length=NAME_MAX, required=True)
     territory = _clean_text(territory, label=_("Territoire"), max_length=NAME_MAX)
@@ -96,12 +108,17 @@ def create_organisation(*, user, name: str, structure_type: str, territory: str 
     return organisation
 
 
+def join_url(raw: str) -> str:
+    """The invitation link, as mailed and as shown once to the facilitator."""
+    return absolute_url(reverse("organisations:join", args=[raw]))
+
+
 @transaction.atomic
 def create_invitation(
-    *, membership: Membership, email: str = "", days: int = 14, max_uses: int | None = 1, link_for=None
+    *, membership: Membership, email: str = "", days: int = 14, max_uses: int | None = 1
 ) -> tuple[Invitation, str]:
     """Create an invitation link (sent by e-mail when an address is given); the raw token is returned once."""
-    _require_facilitator(membership)
+    _require(can_manage_members(membership))
     if not 1 <= days <= INVITATION_MAX_DAYS:
         raise OrganisationError(_("La durée de validité doit être comprise entre 1 et %(max)d jours.") % {"max": INVITATION_MAX_DAYS})
     if max_uses is not None and not 1 <= max_uses <= 1000:
@@ -109,7 +126,7 @@ def create_invitation(
     email = email.strip().lower()
     if email:
         try:
-            if len(email) > Invitation._meta.get_field("email").max_length:
+            if len(email) > EMAIL_MAX:
                 raise ValidationError("too long")
             validate_email(email)
         except ValidationError:
@@ -123,19 +140,19 @@ def create_invitation(
         expires_at=timezone.now() + timedelta(days=days),
         max_uses=max_uses,
     )
-    if email and link_for is not None:
+    if email:
         send_templated_mail(
             to=email,
             subject=_("Invitation à rejoindre « %(name)s » sur Grille") % {"name": membership.organisation.name},
             template="organisations/email_invitation.txt",
-            context={"organisation": membership.organisation, "url": link_for(raw), "inviter": membership.user, "days": days},
+            context={"organisation": membership.organisation, "url": join_url(raw), "inviter": membership.user, "days": days},
         )
     return invitation, raw
 
 
 @transaction.atomic
 def revoke_invitation(*, membership: Membership, invitation: Invitation) -> None:
-    _require_facilitator(membership)
+    _require(can_manage_members(membership))
     if invitation.organisation_id != membership.organisation_id:
         raise NotAllowed(_("Cette invitation n'appartient pas à cette structure."))
     invitation.revoked_at = timezone.now()
@@ -152,7 +169,7 @@ def find_invitation(raw: str) -> Invitation:
     return invitation
 
 
-def accept_invitation(*, raw: str, user) -> Membership:
+def accept_invitation(*, raw: str, user: User) -> Membership:
     """Join the organisation. Two people using a single-use link at once: exactly one gets in."""
     with transaction.atomic():
         invitation = (
@@ -199,7 +216,7 @@ def set_role(*, by: Membership, target: Membership, role: str) -> Membership:
     if target.organisation_id != by.organisation_id:
         raise NotAllowed(_("Ce membre n'appartient pas à cette structure."))
     by, locked = _lock_team(by, target)
-    _require_facilitator(by)
+    _require(can_manage_members(by))
     if locked.role == Role.FACILITATOR and role != Role.FACILITATOR and _facilitator_count(by.organisation) <= 1:
         raise OrganisationError(_("La structure doit garder au moins un·e animateur·rice."))
     locked.role = target.role = role
@@ -214,8 +231,7 @@ def remove_member(*, by: Membership, target: Membership) -> None:
     if target.organisation_id != by.organisation_id:
         raise NotAllowed(_("Ce membre n'appartient pas à cette structure."))
     by, target = _lock_team(by, target)
-    if by.pk != target.pk:
-        _require_facilitator(by)
+    _require(can_remove_member(by, target))
     if target.is_facilitator and _facilitator_count(target.organisation) <= 1:
         raise OrganisationError(
             _("Vous êtes le·la dernier·ère animateur·rice : nommez-en un·e autre avant de quitter la structure.")
@@ -288,7 +304,7 @@ def set_decision(
     *, membership: Membership, practice_code: str, mode: str, partner_types: list[str], partners: str = "", note: str = ""
 ) -> Decision:
     """Record the organisation's decision on one practice; every change is kept in the history."""
-    _require_facilitator(membership)
+    _require(can_decide(membership))
     organisation = membership.organisation
     practice_id = _practice_id(organisation, practice_code)
     if mode not in DecisionMode.values:
@@ -347,7 +363,7 @@ def _action_fields(membership: Membership, *, title: str, practice_codes: list[s
 def create_action(*, membership: Membership, title: str, practice_codes: list[str], owner_id: int | None = None,
                   due_date: date | None = None, status: str = ActionStatus.TODO) -> ActionItem:
     """Add an action to the plan (facilitators)."""
-    _require_facilitator(membership)
+    _require(can_manage_actions(membership))
     fields, practice_ids = _action_fields(
         membership, title=title, practice_codes=practice_codes, owner_id=owner_id, due_date=due_date, status=status
     )
@@ -360,7 +376,7 @@ def create_action(*, membership: Membership, title: str, practice_codes: list[st
 def update_action(*, membership: Membership, action: ActionItem, title: str, practice_codes: list[str],
                   owner_id: int | None, due_date: date | None, status: str) -> ActionItem:
     """Change an action (facilitators)."""
-    _require_facilitator(membership)
+    _require(can_manage_actions(membership))
     _require_same_organisation(membership, action)
     fields, practice_ids = _action_fields(
         membership, title=title, practice_codes=practice_codes, owner_id=owner_id, due_date=due_date, status=status
@@ -376,7 +392,7 @@ def update_action(*, membership: Membership, action: ActionItem, title: str, pra
 def set_action_status(*, membership: Membership, action: ActionItem, status: str) -> ActionItem:
     """The action's owner, or a facilitator, moves it forward."""
     _require_same_organisation(membership, action)
-    if not membership.is_facilitator and action.owner_id != membership.pk:
+    if not can_set_action_status(membership, action):
         raise NotAllowed(_("Seul·e le·la responsable de l'action ou un·e animateur·rice peut changer son statut."))
     if status not in ActionStatus.values:
         raise OrganisationError(_("Statut inconnu."))
@@ -387,6 +403,6 @@ def set_action_status(*, membership: Membership, action: ActionItem, status: str
 
 @transaction.atomic
 def delete_action(*, membership: Membership, action: ActionItem) -> None:
-    _require_facilitator(membership)
+    _require(can_manage_actions(membership))
     _require_same_organisation(membership, action)
     action.delete()

@@ -1,20 +1,24 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from uuid import UUID
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from grille.assessments.forms import EmailForm
-from grille.assessments.views import private
+from grille.core.access import private
 from grille.core.ratelimit import BAD_INVITATION_LINKS, counts_unknown_links
+from grille.core.users import AuthenticatedHttpRequest
 from grille.frameworks.selectors import get_grid
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .enums import DecisionMode, PartnerType, ShareMode
 from .forms import (
     ActionForm,
@@ -37,13 +41,29 @@ def _refused(request: HttpRequest, membership: Membership | None, exc: services.
     )
 
 
-def _org_context(membership: Membership, **extra) -> dict:
-    return {"membership": membership, "organisation": membership.organisation, **extra}
+def _org_context(membership: Membership, **extra: object) -> dict[str, object]:
+    return {
+        "membership": membership,
+        "organisation": membership.organisation,
+        # What the templates offer, as permissions.py answers it: they never test a role.
+        "can_export_team": permissions.can_export_team(membership),
+        "can_manage_members": permissions.can_manage_members(membership),
+        "can_decide": permissions.can_decide(membership),
+        "can_manage_actions": permissions.can_manage_actions(membership),
+        **extra,
+    }
+
+
+def _team_map(membership: Membership, *, may: Callable[[Membership | None], bool] = permissions.can_view_team) -> TeamMap:
+    """The team map, built only for those permissions.py shows it to: page, workshop and reports alike."""
+    if not may(membership):
+        raise PermissionDenied
+    return build_team_map(membership.organisation)
 
 
 @login_required
 @require_GET
-def organisation_list(request: HttpRequest) -> HttpResponse:
+def organisation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "organisations/organisation_list.html", {
         "memberships": selectors.list_organisations_for(request.user),
     })
@@ -51,7 +71,7 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def organisation_create(request: HttpRequest) -> HttpResponse:
+def organisation_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = OrganisationForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -69,9 +89,9 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @private
 @require_GET
-def organisation_home(request: HttpRequest, uuid) -> HttpResponse:
+def organisation_home(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
-    team = build_team_map(membership.organisation)
+    team = _team_map(membership)
     return render(request, "organisations/organisation_home.html", _org_context(
         membership,
         team=team,
@@ -85,7 +105,7 @@ def organisation_home(request: HttpRequest, uuid) -> HttpResponse:
 @login_required
 @private
 @require_http_methods(["GET", "POST"])
-def share(request: HttpRequest, uuid) -> HttpResponse:
+def share(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     assessments = selectors.shareable_assessments(membership)
     form = ShareForm(request.POST or None, initial={"mode": ShareMode.NAMED})
@@ -111,7 +131,7 @@ def share(request: HttpRequest, uuid) -> HttpResponse:
 
 @login_required
 @require_POST
-def withdraw(request: HttpRequest, uuid) -> HttpResponse:
+def withdraw(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     services.withdraw_share(membership=membership)
     messages.success(request, _("Votre partage est retiré : vos réponses n'apparaissent plus dans les vues de l'équipe."))
@@ -120,16 +140,16 @@ def withdraw(request: HttpRequest, uuid) -> HttpResponse:
 
 @login_required
 @require_GET
-def members(request: HttpRequest, uuid) -> HttpResponse:
+def members(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     return render(request, "organisations/members.html", _members_context(request, membership))
 
 
-def _members_context(request: HttpRequest, membership: Membership, **extra) -> dict:
+def _members_context(request: HttpRequest, membership: Membership, **extra: object) -> dict[str, object]:
     return _org_context(
         membership,
         members=selectors.members_of(membership),
-        invitations=selectors.invitations_of(membership) if membership.is_facilitator else [],
+        invitations=selectors.invitations_of(membership) if permissions.can_manage_members(membership) else [],
         form=extra.pop("form", None) or InvitationForm(),
         new_link=request.session.pop("grille_new_invitation", None),
         **extra,
@@ -138,7 +158,7 @@ def _members_context(request: HttpRequest, membership: Membership, **extra) -> d
 
 @login_required
 @require_POST
-def invite(request: HttpRequest, uuid) -> HttpResponse:
+def invite(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     form = InvitationForm(request.POST)
     if not form.is_valid():
@@ -149,12 +169,11 @@ def invite(request: HttpRequest, uuid) -> HttpResponse:
             email=form.cleaned_data["email"] or "",
             days=form.cleaned_data["days"],
             max_uses=None if form.cleaned_data["multi_use"] else 1,
-            link_for=lambda token: request.build_absolute_uri(reverse("organisations:join", args=[token])),
         )
     except services.OrganisationError as exc:
         return _refused(request, membership, exc)
     # Shown once on the next page: only the hash is kept.
-    request.session["grille_new_invitation"] = request.build_absolute_uri(reverse("organisations:join", args=[raw]))
+    request.session["grille_new_invitation"] = services.join_url(raw)
     if form.cleaned_data["email"]:
         messages.success(request, _("Invitation envoyée à %(email)s.") % {"email": form.cleaned_data["email"]})
     return redirect("organisations:members", uuid=uuid)
@@ -162,7 +181,7 @@ def invite(request: HttpRequest, uuid) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke_invitation(request: HttpRequest, uuid, invitation_id: int) -> HttpResponse:
+def revoke_invitation(request: AuthenticatedHttpRequest, uuid: UUID, invitation_id: int) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     invitation = selectors.get_invitation(membership, invitation_id)
     try:
@@ -175,7 +194,7 @@ def revoke_invitation(request: HttpRequest, uuid, invitation_id: int) -> HttpRes
 
 @login_required
 @require_POST
-def change_role(request: HttpRequest, uuid, member_id: int) -> HttpResponse:
+def change_role(request: AuthenticatedHttpRequest, uuid: UUID, member_id: int) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     target = selectors.get_member(membership, member_id)
     form = RoleForm(request.POST)
@@ -191,7 +210,7 @@ def change_role(request: HttpRequest, uuid, member_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def remove_member(request: HttpRequest, uuid, member_id: int) -> HttpResponse:
+def remove_member(request: AuthenticatedHttpRequest, uuid: UUID, member_id: int) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     target = selectors.get_member(membership, member_id)
     try:
@@ -238,15 +257,18 @@ def _decision_rows(membership: Membership, team: TeamMap) -> list[dict]:
 
 @login_required
 @require_GET
-def decisions(request: HttpRequest, uuid) -> HttpResponse:
+def decisions(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
-    team = build_team_map(membership.organisation)
+    team = _team_map(membership)
     return render(request, "organisations/decisions.html", _org_context(
         membership, team=team, rows=_decision_rows(membership, team),
     ))
 
 
-def _decision_page(request: HttpRequest, membership: Membership, code: str, *, form=None, comment_form=None, status=200):
+def _decision_page(
+    request: HttpRequest, membership: Membership, code: str, *, form: DecisionForm | None = None,
+    comment_form: CommentForm | None = None, status: int = 200,
+) -> HttpResponse:
     grid = get_grid(membership.organisation.version_id)
     practice = grid.practice(code)
     if practice is None:
@@ -255,7 +277,7 @@ def _decision_page(request: HttpRequest, membership: Membership, code: str, *, f
     if form is None:
         initial = {"mode": decision.mode, "partner_types": decision.partner_types, "partners": decision.partners, "note": decision.note} if decision else {}
         form = DecisionForm(initial=initial)
-    team = build_team_map(membership.organisation)
+    team = _team_map(membership)
     return render(request, "organisations/decision_detail.html", _org_context(
         membership,
         practice=practice,
@@ -274,7 +296,7 @@ def _decision_page(request: HttpRequest, membership: Membership, code: str, *, f
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def decision_detail(request: HttpRequest, uuid, code: str) -> HttpResponse:
+def decision_detail(request: AuthenticatedHttpRequest, uuid: UUID, code: str) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     if request.method == "GET":
         return _decision_page(request, membership, code)
@@ -294,7 +316,7 @@ def decision_detail(request: HttpRequest, uuid, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def comment(request: HttpRequest, uuid, code: str) -> HttpResponse:
+def comment(request: AuthenticatedHttpRequest, uuid: UUID, code: str) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     form = CommentForm(request.POST)
     if not form.is_valid():
@@ -308,7 +330,7 @@ def comment(request: HttpRequest, uuid, code: str) -> HttpResponse:
     return redirect("organisations:decision", uuid=uuid, code=code)
 
 
-def _action_form(membership: Membership, data=None, **kwargs) -> ActionForm:
+def _action_form(membership: Membership, data: QueryDict | None = None, **kwargs: object) -> ActionForm:
     return ActionForm(
         data, grid=get_grid(membership.organisation.version_id), members=selectors.members_of(membership), **kwargs
     )
@@ -324,7 +346,7 @@ def _action_kwargs(form: ActionForm) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def actions(request: HttpRequest, uuid) -> HttpResponse:
+def actions(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     form = _action_form(membership, request.POST or None, initial={"practices": request.GET.getlist("pratique")})
     status = 200
@@ -340,14 +362,16 @@ def actions(request: HttpRequest, uuid) -> HttpResponse:
                 messages.success(request, _("Action ajoutée au plan."))
                 return redirect("organisations:actions", uuid=uuid)
         status = 400
+    plan = list(selectors.actions_of(membership))
     return render(request, "organisations/actions.html", _org_context(
-        membership, actions=selectors.actions_of(membership), form=form, today=timezone.localdate(),
+        membership, actions=plan, form=form, today=timezone.localdate(),
+        movable={a.pk for a in plan if permissions.can_set_action_status(membership, a)},
     ), status=status)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def action_edit(request: HttpRequest, uuid, action_id: int) -> HttpResponse:
+def action_edit(request: AuthenticatedHttpRequest, uuid: UUID, action_id: int) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     action = selectors.get_action(membership, action_id)
     initial = {
@@ -373,7 +397,7 @@ def action_edit(request: HttpRequest, uuid, action_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def action_status(request: HttpRequest, uuid, action_id: int) -> HttpResponse:
+def action_status(request: AuthenticatedHttpRequest, uuid: UUID, action_id: int) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     action = selectors.get_action(membership, action_id)
     form = StatusForm(request.POST)
@@ -388,7 +412,7 @@ def action_status(request: HttpRequest, uuid, action_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def action_delete(request: HttpRequest, uuid, action_id: int) -> HttpResponse:
+def action_delete(request: AuthenticatedHttpRequest, uuid: UUID, action_id: int) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     action = selectors.get_action(membership, action_id)
     try:
@@ -400,7 +424,7 @@ def action_delete(request: HttpRequest, uuid, action_id: int) -> HttpResponse:
 
 
 def _workshop_context(membership: Membership) -> dict:
-    team = build_team_map(membership.organisation)
+    team = _team_map(membership)
     return _org_context(
         membership,
         team=team,
@@ -414,7 +438,7 @@ def _workshop_context(membership: Membership) -> dict:
 @login_required
 @private
 @require_GET
-def workshop(request: HttpRequest, uuid) -> HttpResponse:
+def workshop(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     membership = selectors.get_membership(request.user, uuid)
     return render(request, "organisations/workshop.html", _workshop_context(membership))
 
@@ -422,21 +446,21 @@ def workshop(request: HttpRequest, uuid) -> HttpResponse:
 @login_required
 @private
 @require_GET
-def workshop_live(request: HttpRequest, uuid) -> HttpResponse:
+def workshop_live(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     """The live part of the workshop page, fetched again every few seconds by the page's script."""
     membership = selectors.get_membership(request.user, uuid)
     return render(request, "organisations/_workshop_live.html", _workshop_context(membership))
 
 
 def _export_parts(membership: Membership) -> tuple:
-    organisation = membership.organisation
-    return organisation, build_team_map(organisation), selectors.decisions_of(membership), list(selectors.actions_of(membership))
+    team = _team_map(membership, may=permissions.can_export_team)
+    return membership.organisation, team, selectors.decisions_of(membership), list(selectors.actions_of(membership))
 
 
 @login_required
 @private
 @require_GET
-def report_pdf(request: HttpRequest, uuid) -> HttpResponse:
+def report_pdf(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     from grille.core.pdf import render_pdf
 
     from .reports import report_context
@@ -450,8 +474,8 @@ def report_pdf(request: HttpRequest, uuid) -> HttpResponse:
 @login_required
 @private
 @require_GET
-def team_xlsx(request: HttpRequest, uuid) -> HttpResponse:
-    from grille.core.exporters import xlsx_response
+def team_xlsx(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
+    from grille.core.tabular.writing import xlsx_response
 
     from .exporters import TeamExporter
 

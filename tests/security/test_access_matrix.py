@@ -4,6 +4,11 @@ The matrix is complete by construction: the URL patterns come from the resolver 
 operations from the OpenAPI schema, and a pattern or an operation missing from the matrix fails
 the test. Adding a page means saying here who may open it.
 
+Each expectation also names the rule of the code that decides it: the permission predicates of
+the apps (permissions.py) over the caller's scope, as the scoped selectors read it. For every
+role, the rule must let the person through exactly when the expected status is not a refusal,
+so that the matrix and the code cannot disagree silently.
+
 Each request runs in a savepoint that is rolled back, so that a deletion or a change made by an
 allowed role leaves the objects as they were for the next one. Every answer is also checked
 for the security headers (see check_headers).
@@ -19,19 +24,43 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.models import AnonymousUser
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from grille.accounts.selectors import api_tokens_for
 from grille.api.api import api
+from grille.assessments.selectors import owned_by
+from grille.core.users import AnyUser
+from grille.organisations import permissions as team_permissions
+from grille.organisations.models import Membership
+from grille.organisations.selectors import memberships_for
+from grille.studies import permissions as study_permissions
+from grille.studies.models import Campaign
+from grille.studies.selectors import campaigns_for
 
 from .conftest import ROLES, World
 
 LOGIN = "sign-in"  # 302 to the sign-in page, with the page asked for as `next`
 SIGNED = ROLES[1:]
 BOGUS_TOKEN = "jeton-inconnu-0000000000000000"
+# The answers that turn someone away; any other (a page, a redirect, a 400 on bad input) lets them in.
+REFUSED: frozenset[int | str] = frozenset({LOGIN, 401, 403, 404})
+
+Rule = Callable[[World, AnyUser], bool]  # whether the code lets this person through
+TeamRule = Callable[[World, Membership | None], bool]
+StudyRule = Callable[[AnyUser, Campaign], bool]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What each role gets back, and the rule that decides it."""
+
+    statuses: dict[str, int | str]
+    rule: Rule
 
 
 @dataclass
@@ -40,33 +69,87 @@ class Case:
 
     method: str
     url: Callable[[World], str]
-    expect: dict[str, int | str]
+    expect: Expect
     data: Callable[[World], dict[str, Any]] | None = None
     private: bool = False  # someone's answers or data: never stored by a cache
     label: str = ""
 
 
-def everyone(status: int) -> dict[str, int | str]:
-    return dict.fromkeys(ROLES, status)
+def anyone(w: World, user: AnyUser) -> bool:
+    return True
 
 
-def signed_in(status: int = 200, **overrides: int) -> dict[str, int | str]:
-    return {"anonymous": LOGIN, **dict.fromkeys(SIGNED, status), **overrides}
+def no_one(w: World, user: AnyUser) -> bool:
+    return False
 
 
-def team(member: int = 200, facilitator: int = 200) -> dict[str, int | str]:
-    """An organisation's page: its members, nobody else (404 as for a missing one)."""
-    return {"anonymous": LOGIN, **dict.fromkeys(SIGNED, 404), "member": member, "facilitator": facilitator}
+def is_signed_in(w: World, user: AnyUser) -> bool:
+    return user.is_authenticated
 
 
-def study(analyst: int = 200) -> dict[str, int | str]:
-    """A campaign's page: its analysts only; an administrator is not one of them."""
-    return {"anonymous": LOGIN, **dict.fromkeys(SIGNED, 404), "analyst": analyst}
+def everyone(status: int, **overrides: int) -> Expect:
+    return Expect({**dict.fromkeys(ROLES, status), **overrides}, anyone)
 
 
-def owned(owner: int = 200, anonymous: int | str = 404) -> dict[str, int | str]:
-    """A person's own object: everyone else gets the 404 of a missing one."""
-    return {**dict.fromkeys(ROLES, 404), "anonymous": anonymous, "owner": owner}
+def nobody(status: int = 404) -> Expect:
+    """An unknown link or address: it lets no one in."""
+    return Expect(dict.fromkeys(ROLES, status), no_one)
+
+
+def signed_in(status: int = 200, *, rule: Rule = is_signed_in, anonymous: int | str = LOGIN, **overrides: int) -> Expect:
+    return Expect({"anonymous": anonymous, **dict.fromkeys(SIGNED, status), **overrides}, rule)
+
+
+def runs_studies(w: World, user: AnyUser) -> bool:
+    return study_permissions.can_run_studies(user)
+
+
+def role(predicate: Callable[[Membership | None], bool]) -> TeamRule:
+    """A predicate of organisations/permissions.py about the caller's role alone."""
+    return lambda w, membership: predicate(membership)
+
+
+IN_TEAM = role(lambda membership: membership is not None)  # what every member may do
+
+
+def team(member: int = 200, facilitator: int = 200, *, may: TeamRule, anonymous: int | str = LOGIN) -> Expect:
+    """An organisation's page: its members, nobody else (404 as for a missing one); `may` says
+    which of them, given the caller's membership as the scoped selector reads it."""
+
+    def rule(w: World, user: AnyUser) -> bool:
+        return may(w, memberships_for(user).filter(organisation=w.org).first())
+
+    statuses = {"anonymous": anonymous, **dict.fromkeys(SIGNED, 404), "member": member, "facilitator": facilitator}
+    return Expect(statuses, rule)
+
+
+def study(analyst: int = 200, *, may: StudyRule | None = None, anonymous: int | str = LOGIN) -> Expect:
+    """A campaign's page: its analysts only (an administrator is not one of them); `may` narrows
+    it further with a predicate of studies/permissions.py."""
+
+    def rule(w: World, user: AnyUser) -> bool:
+        analyses = campaigns_for(user).filter(pk=w.campaign.pk).exists()
+        return analyses and (may is None or may(user, w.campaign))
+
+    return Expect({"anonymous": anonymous, **dict.fromkeys(SIGNED, 404), "analyst": analyst}, rule)
+
+
+def owned(of: Callable[[World], Any], owner: int = 200, anonymous: int | str = 404) -> Expect:
+    """A person's own positioning: everyone else gets the 404 of a missing one."""
+
+    def rule(w: World, user: AnyUser) -> bool:
+        return owned_by(user).filter(uuid=of(w)).exists()
+
+    return Expect({**dict.fromkeys(ROLES, 404), "anonymous": anonymous, "owner": owner}, rule)
+
+
+def own_token(owner: int) -> Expect:
+    """A person's own API token."""
+
+    def rule(w: World, user: AnyUser) -> bool:
+        return user.is_authenticated and api_tokens_for(user).filter(pk=w.owner_api_token.pk).exists()
+
+    return Expect({**dict.fromkeys(SIGNED, 404), "anonymous": LOGIN, "owner": owner}, rule)
 
 
 def u(name: str, *args: Callable[[World], Any]) -> Callable[[World], str]:
@@ -81,6 +164,7 @@ org = lambda w: w.org.uuid  # noqa: E731
 draft = lambda w: w.draft.uuid  # noqa: E731
 done = lambda w: w.submitted.uuid  # noqa: E731
 campaign = lambda w: w.campaign.uuid  # noqa: E731
+respondent = lambda w: w.respondent.assessment.uuid  # noqa: E731
 
 
 def upload(content: bytes) -> Callable[[World], dict[str, Any]]:
@@ -94,9 +178,9 @@ CAMPAIGN_FORM = {
 
 # Every named URL of the site (the API and the admin have their own rules below).
 PAGES: dict[str, list[Case]] = {
-    "core:home": [Case("GET", u("core:home"), everyone(200))],
-    "core:framework": [Case("GET", u("core:framework"), everyone(200))],
-    "core:protection": [Case("GET", u("core:protection"), everyone(200))],
+    "pages:home": [Case("GET", u("pages:home"), everyone(200))],
+    "pages:framework": [Case("GET", u("pages:framework"), everyone(200))],
+    "pages:protection": [Case("GET", u("pages:protection"), everyone(200))],
     "frameworks:crosswalk": [Case("GET", u("frameworks:crosswalk", lambda w: w.crosswalk.pk), everyone(200))],
     "set_language": [Case("POST", u("set_language"), everyone(302), lambda w: {"language": "fr", "next": "/"})],
     # Positionings: their owner only; the resume link is the key of whoever holds it.
@@ -104,36 +188,36 @@ PAGES: dict[str, list[Case]] = {
     "assessments:start": [Case("POST", u("assessments:start"), everyone(302))],
     "assessments:resume": [
         Case("GET", lambda w: reverse("assessments:resume", args=[w.resume_raw]), everyone(302), private=True),
-        Case("GET", u("assessments:resume", const(BOGUS_TOKEN)), everyone(404), private=True, label="unknown link"),
+        Case("GET", u("assessments:resume", const(BOGUS_TOKEN)), nobody(), private=True, label="unknown link"),
     ],
-    "assessments:resume_link": [Case("GET", u("assessments:resume_link", draft), owned(), private=True)],
-    "assessments:renew_link": [Case("POST", u("assessments:renew_link", draft), owned(302))],
+    "assessments:resume_link": [Case("GET", u("assessments:resume_link", draft), owned(draft), private=True)],
+    "assessments:renew_link": [Case("POST", u("assessments:renew_link", draft), owned(draft, 302))],
     "assessments:send_link": [
-        Case("POST", u("assessments:send_link", draft), owned(302), lambda w: {"token": w.resume_raw, "email": "moi@exemple.fr"}, private=True),
+        Case("POST", u("assessments:send_link", draft), owned(draft, 302), lambda w: {"token": w.resume_raw, "email": "moi@exemple.fr"}, private=True),
     ],
     "assessments:step": [
-        Case("GET", u("assessments:step", draft, const(1)), owned(), private=True),
-        Case("POST", u("assessments:step", draft, const(1)), owned(302), lambda w: {"1.1-niveau": "3"}, private=True),
+        Case("GET", u("assessments:step", draft, const(1)), owned(draft), private=True),
+        Case("POST", u("assessments:step", draft, const(1)), owned(draft, 302), lambda w: {"1.1-niveau": "3"}, private=True),
     ],
     "assessments:autosave": [
-        Case("POST", u("assessments:autosave", draft, const("1.1")), owned(), lambda w: {"1.1-niveau": "3"}, private=True),
+        Case("POST", u("assessments:autosave", draft, const("1.1")), owned(draft), lambda w: {"1.1-niveau": "3"}, private=True),
     ],
-    "assessments:recap": [Case("GET", u("assessments:recap", draft), owned(), private=True)],
-    "assessments:submit": [Case("POST", u("assessments:submit", draft), owned(302))],
-    "assessments:profile": [Case("GET", u("assessments:profile", done), owned(), private=True)],
-    "assessments:profile_pdf": [Case("GET", u("assessments:profile_pdf", done), owned(), private=True)],
-    "assessments:export_json": [Case("GET", u("assessments:export_json", done), owned(), private=True)],
+    "assessments:recap": [Case("GET", u("assessments:recap", draft), owned(draft), private=True)],
+    "assessments:submit": [Case("POST", u("assessments:submit", draft), owned(draft, 302))],
+    "assessments:profile": [Case("GET", u("assessments:profile", done), owned(done), private=True)],
+    "assessments:profile_pdf": [Case("GET", u("assessments:profile_pdf", done), owned(done), private=True)],
+    "assessments:export_json": [Case("GET", u("assessments:export_json", done), owned(done), private=True)],
     "assessments:delete": [
-        Case("GET", u("assessments:delete", done), owned(), private=True),
-        Case("POST", u("assessments:delete", done), owned(302), private=True),
+        Case("GET", u("assessments:delete", done), owned(done), private=True),
+        Case("POST", u("assessments:delete", done), owned(done, 302), private=True),
     ],
-    "assessments:peers": [Case("GET", u("assessments:peers", done), owned(), private=True)],
+    "assessments:peers": [Case("GET", u("assessments:peers", done), owned(done), private=True)],
     "assessments:peers_join": [
-        Case("POST", u("assessments:peers_join", done), owned(302), lambda w: {"structure_type": "epci", "consent": "on"}, private=True),
+        Case("POST", u("assessments:peers_join", done), owned(done, 302), lambda w: {"structure_type": "epci", "consent": "on"}, private=True),
     ],
-    "assessments:peers_leave": [Case("POST", u("assessments:peers_leave", done), owned(302), private=True)],
+    "assessments:peers_leave": [Case("POST", u("assessments:peers_leave", done), owned(done, 302), private=True)],
     "assessments:read_through": [
-        Case("GET", u("assessments:read_through", done, lambda w: w.crosswalk.pk), owned(), private=True),
+        Case("GET", u("assessments:read_through", done, lambda w: w.crosswalk.pk), owned(done), private=True),
     ],
     # Accounts: signing in is open to all; a token belongs to its person.
     "accounts:login": [
@@ -143,7 +227,7 @@ PAGES: dict[str, list[Case]] = {
     "accounts:login_confirm": [
         Case("GET", lambda w: reverse("accounts:login_confirm", args=[w.login_raw]), everyone(200)),
         Case("POST", lambda w: reverse("accounts:login_confirm", args=[w.login_raw]), everyone(302)),
-        Case("GET", u("accounts:login_confirm", const(BOGUS_TOKEN)), everyone(404), label="unknown link"),
+        Case("GET", u("accounts:login_confirm", const(BOGUS_TOKEN)), nobody(), label="unknown link"),
     ],
     "accounts:logout": [Case("POST", u("accounts:logout"), everyone(302))],
     "accounts:api_tokens": [
@@ -151,7 +235,7 @@ PAGES: dict[str, list[Case]] = {
         Case("POST", u("accounts:api_tokens"), signed_in(302), lambda w: {"name": "Tableur"}, private=True),
     ],
     "accounts:api_token_revoke": [
-        Case("POST", u("accounts:api_token_revoke", lambda w: w.owner_api_token.pk), owned(302, anonymous=LOGIN)),
+        Case("POST", u("accounts:api_token_revoke", lambda w: w.owner_api_token.pk), own_token(302)),
     ],
     # Organisations: members read, facilitators change; the invitation link is a key.
     "organisations:list": [Case("GET", u("organisations:list"), signed_in())],
@@ -161,56 +245,56 @@ PAGES: dict[str, list[Case]] = {
     ],
     "organisations:join": [
         Case("GET", lambda w: reverse("organisations:join", args=[w.invitation_raw]), everyone(200), private=True),
-        Case("POST", lambda w: reverse("organisations:join", args=[w.invitation_raw]), {**everyone(302), "anonymous": 200}, private=True),
-        Case("GET", u("organisations:join", const(BOGUS_TOKEN)), everyone(404), private=True, label="unknown link"),
+        Case("POST", lambda w: reverse("organisations:join", args=[w.invitation_raw]), everyone(302, anonymous=200), private=True),
+        Case("GET", u("organisations:join", const(BOGUS_TOKEN)), nobody(), private=True, label="unknown link"),
     ],
-    "organisations:home": [Case("GET", u("organisations:home", org), team(), private=True)],
+    "organisations:home": [Case("GET", u("organisations:home", org), team(may=role(team_permissions.can_view_team)), private=True)],
     "organisations:share": [
-        Case("GET", u("organisations:share", org), team(), private=True),
-        Case("POST", u("organisations:share", org), team(member=400, facilitator=400), lambda w: {"mode": "named"}, private=True),
+        Case("GET", u("organisations:share", org), team(may=IN_TEAM), private=True),
+        Case("POST", u("organisations:share", org), team(400, 400, may=IN_TEAM), lambda w: {"mode": "named"}, private=True),
     ],
-    "organisations:withdraw": [Case("POST", u("organisations:withdraw", org), team(302, 302))],
-    "organisations:members": [Case("GET", u("organisations:members", org), team(), private=True)],
-    "organisations:invite": [Case("POST", u("organisations:invite", org), team(403, 302), lambda w: {"email": "", "days": "7"})],
+    "organisations:withdraw": [Case("POST", u("organisations:withdraw", org), team(302, 302, may=IN_TEAM))],
+    "organisations:members": [Case("GET", u("organisations:members", org), team(may=IN_TEAM), private=True)],
+    "organisations:invite": [Case("POST", u("organisations:invite", org), team(403, 302, may=role(team_permissions.can_manage_members)), lambda w: {"email": "", "days": "7"})],
     "organisations:role": [
-        Case("POST", u("organisations:role", org, lambda w: w.other_member.pk), team(403, 302), lambda w: {"role": "facilitator"}),
+        Case("POST", u("organisations:role", org, lambda w: w.other_member.pk), team(403, 302, may=role(team_permissions.can_manage_members)), lambda w: {"role": "facilitator"}),
     ],
     "organisations:remove_member": [
-        Case("POST", u("organisations:remove_member", org, lambda w: w.other_member.pk), team(403, 302)),
+        Case("POST", u("organisations:remove_member", org, lambda w: w.other_member.pk), team(403, 302, may=lambda w, m: team_permissions.can_remove_member(m, w.other_member))),
     ],
     "organisations:revoke_invitation": [
-        Case("POST", u("organisations:revoke_invitation", org, lambda w: w.invitation.pk), team(403, 302)),
+        Case("POST", u("organisations:revoke_invitation", org, lambda w: w.invitation.pk), team(403, 302, may=role(team_permissions.can_manage_members))),
     ],
-    "organisations:decisions": [Case("GET", u("organisations:decisions", org), team(), private=True)],
+    "organisations:decisions": [Case("GET", u("organisations:decisions", org), team(may=role(team_permissions.can_view_team)), private=True)],
     "organisations:decision": [
-        Case("GET", u("organisations:decision", org, const("1.1")), team(), private=True),
-        Case("POST", u("organisations:decision", org, const("1.2")), team(403, 302), lambda w: {"mode": "partnership", "partner_types": ["association"]}),
+        Case("GET", u("organisations:decision", org, const("1.1")), team(may=role(team_permissions.can_view_team)), private=True),
+        Case("POST", u("organisations:decision", org, const("1.2")), team(403, 302, may=role(team_permissions.can_decide)), lambda w: {"mode": "partnership", "partner_types": ["association"]}),
     ],
     "organisations:comment": [
-        Case("POST", u("organisations:comment", org, const("1.2")), team(302, 302), lambda w: {"body": "Un avis"}),
+        Case("POST", u("organisations:comment", org, const("1.2")), team(302, 302, may=IN_TEAM), lambda w: {"body": "Un avis"}),
     ],
     "organisations:actions": [
-        Case("GET", u("organisations:actions", org), team(), private=True),
-        Case("POST", u("organisations:actions", org), team(403, 302), lambda w: {"title": "Nouvelle action", "status": "todo"}),
+        Case("GET", u("organisations:actions", org), team(may=IN_TEAM), private=True),
+        Case("POST", u("organisations:actions", org), team(403, 302, may=role(team_permissions.can_manage_actions)), lambda w: {"title": "Nouvelle action", "status": "todo"}),
     ],
     "organisations:action_edit": [
         # Members see the plan, so the form too; only a facilitator's change is taken.
-        Case("GET", u("organisations:action_edit", org, lambda w: w.action.pk), team(), private=True),
-        Case("POST", u("organisations:action_edit", org, lambda w: w.action.pk), team(403, 302), lambda w: {"title": "Modifiée", "status": "todo"}),
+        Case("GET", u("organisations:action_edit", org, lambda w: w.action.pk), team(may=IN_TEAM), private=True),
+        Case("POST", u("organisations:action_edit", org, lambda w: w.action.pk), team(403, 302, may=role(team_permissions.can_manage_actions)), lambda w: {"title": "Modifiée", "status": "todo"}),
     ],
     "organisations:action_status": [
-        Case("POST", u("organisations:action_status", org, lambda w: w.action.pk), team(403, 302), lambda w: {"status": "done"}),
+        Case("POST", u("organisations:action_status", org, lambda w: w.action.pk), team(403, 302, may=lambda w, m: team_permissions.can_set_action_status(m, w.action)), lambda w: {"status": "done"}),
     ],
-    "organisations:action_delete": [Case("POST", u("organisations:action_delete", org, lambda w: w.action.pk), team(403, 302))],
-    "organisations:workshop": [Case("GET", u("organisations:workshop", org), team(), private=True)],
-    "organisations:workshop_live": [Case("GET", u("organisations:workshop_live", org), team(), private=True)],
-    "organisations:report_pdf": [Case("GET", u("organisations:report_pdf", org), team(), private=True)],
-    "organisations:team_xlsx": [Case("GET", u("organisations:team_xlsx", org), team(), private=True)],
+    "organisations:action_delete": [Case("POST", u("organisations:action_delete", org, lambda w: w.action.pk), team(403, 302, may=role(team_permissions.can_manage_actions)))],
+    "organisations:workshop": [Case("GET", u("organisations:workshop", org), team(may=role(team_permissions.can_view_team)), private=True)],
+    "organisations:workshop_live": [Case("GET", u("organisations:workshop_live", org), team(may=role(team_permissions.can_view_team)), private=True)],
+    "organisations:report_pdf": [Case("GET", u("organisations:report_pdf", org), team(may=role(team_permissions.can_export_team)), private=True)],
+    "organisations:team_xlsx": [Case("GET", u("organisations:team_xlsx", org), team(may=role(team_permissions.can_export_team)), private=True)],
     # Studies: the campaign's analysts only; respondents reach theirs by their link.
     "studies:list": [Case("GET", u("studies:list"), signed_in())],
     "studies:create": [
-        Case("GET", u("studies:create"), signed_in(403, analyst=200, admin=200)),
-        Case("POST", u("studies:create"), signed_in(403, analyst=302, admin=302), lambda w: {**CAMPAIGN_FORM, "version": w.campaign.version_id}),
+        Case("GET", u("studies:create"), signed_in(403, rule=runs_studies, analyst=200, admin=200)),
+        Case("POST", u("studies:create"), signed_in(403, rule=runs_studies, analyst=302, admin=302), lambda w: {**CAMPAIGN_FORM, "version": w.campaign.version_id}),
     ],
     "studies:home": [Case("GET", u("studies:home", campaign), study(), private=True)],
     "studies:edit": [
@@ -242,21 +326,21 @@ PAGES: dict[str, list[Case]] = {
     ],
     "studies:exports": [Case("GET", u("studies:exports", campaign), study(), private=True)],
     "studies:export_microdata": [
-        Case("GET", u("studies:export_microdata", campaign, const("csv")), study(), private=True),
-        Case("GET", u("studies:export_microdata", campaign, const("xlsx")), study(), private=True),
+        Case("GET", u("studies:export_microdata", campaign, const("csv")), study(may=study_permissions.can_download_microdata), private=True),
+        Case("GET", u("studies:export_microdata", campaign, const("xlsx")), study(may=study_permissions.can_download_microdata), private=True),
     ],
     "studies:export_aggregates": [Case("GET", u("studies:export_aggregates", campaign), study(), private=True)],
     "studies:report_pdf": [Case("GET", u("studies:report_pdf", campaign), study(), private=True)],
     "studies:invited": [
         Case("GET", lambda w: reverse("studies:invited", args=[w.invitee_raw]), everyone(200), private=True),
-        Case("GET", u("studies:invited", const(BOGUS_TOKEN)), everyone(404), private=True, label="unknown link"),
+        Case("GET", u("studies:invited", const(BOGUS_TOKEN)), nobody(), private=True, label="unknown link"),
     ],
     "studies:open": [
         Case("GET", lambda w: reverse("studies:open", args=[w.open_raw]), everyone(200), private=True),
-        Case("GET", u("studies:open", const(BOGUS_TOKEN)), everyone(404), private=True, label="unknown link"),
+        Case("GET", u("studies:open", const(BOGUS_TOKEN)), nobody(), private=True, label="unknown link"),
     ],
-    "studies:profile": [Case("GET", u("studies:profile", lambda w: w.respondent.assessment.uuid), owned(), private=True)],
-    "studies:withdraw": [Case("POST", u("studies:withdraw", lambda w: w.respondent.assessment.uuid), owned(302))],
+    "studies:profile": [Case("GET", u("studies:profile", respondent), owned(respondent), private=True)],
+    "studies:withdraw": [Case("POST", u("studies:withdraw", respondent), owned(respondent, 302))],
 }
 
 # The API's own pages, served by django-ninja beside the operations.
@@ -264,10 +348,9 @@ API_PAGES: dict[str, list[Case]] = {
     "api:openapi-json": [Case("GET", const("/api/v1/openapi.json"), everyone(200))],
     "api:openapi-view": [Case("GET", const("/api/v1/docs"), everyone(200))],
     # The root only exists for reverse(): it answers like any unknown API address.
-    "api:api-root": [Case("GET", const("/api/v1/"), everyone(404))],
+    "api:api-root": [Case("GET", const("/api/v1/"), nobody())],
 }
 
-TOKEN_OWN = {"anonymous": 401, **dict.fromkeys(SIGNED, 404)}
 
 # Every operation of the OpenAPI schema: "METHOD path" as the schema writes it. Each role calls
 # with its own token (anonymous without one).
@@ -277,20 +360,20 @@ API_OPERATIONS: dict[str, Case] = {
         "GET", const("/api/v1/frameworks/pratiques-ingenierie-territoriale/versions"), everyone(200),
     ),
     "GET /api/v1/versions/{version_id}": Case("GET", lambda w: f"/api/v1/versions/{w.campaign.version_id}", everyone(200)),
-    "GET /api/v1/positionnements": Case("GET", const("/api/v1/positionnements"), {"anonymous": 401, **dict.fromkeys(SIGNED, 200)}, private=True),
-    "POST /api/v1/positionnements": Case("POST", const("/api/v1/positionnements"), {"anonymous": 401, **dict.fromkeys(SIGNED, 201)}, private=True),
-    "GET /api/v1/positionnements/{uuid}": Case("GET", lambda w: f"/api/v1/positionnements/{w.submitted.uuid}", {**TOKEN_OWN, "owner": 200}, private=True),
-    "DELETE /api/v1/positionnements/{uuid}": Case("DELETE", lambda w: f"/api/v1/positionnements/{w.submitted.uuid}", {**TOKEN_OWN, "owner": 204}, private=True),
+    "GET /api/v1/positionnements": Case("GET", const("/api/v1/positionnements"), signed_in(200, anonymous=401), private=True),
+    "POST /api/v1/positionnements": Case("POST", const("/api/v1/positionnements"), signed_in(201, anonymous=401), private=True),
+    "GET /api/v1/positionnements/{uuid}": Case("GET", lambda w: f"/api/v1/positionnements/{w.submitted.uuid}", owned(done, 200, anonymous=401), private=True),
+    "DELETE /api/v1/positionnements/{uuid}": Case("DELETE", lambda w: f"/api/v1/positionnements/{w.submitted.uuid}", owned(done, 204, anonymous=401), private=True),
     "PUT /api/v1/positionnements/{uuid}/reponses/{code}": Case(
-        "PUT", lambda w: f"/api/v1/positionnements/{w.draft.uuid}/reponses/1.2", {**TOKEN_OWN, "owner": 200},
+        "PUT", lambda w: f"/api/v1/positionnements/{w.draft.uuid}/reponses/1.2", owned(draft, 200, anonymous=401),
         lambda w: {"level": "2", "wish": "oui", "carrying": "interne", "comment": ""}, private=True,
     ),
-    "POST /api/v1/positionnements/{uuid}/envoi": Case("POST", lambda w: f"/api/v1/positionnements/{w.draft.uuid}/envoi", {**TOKEN_OWN, "owner": 200}, private=True),
-    "GET /api/v1/positionnements/{uuid}/profil": Case("GET", lambda w: f"/api/v1/positionnements/{w.submitted.uuid}/profil", {**TOKEN_OWN, "owner": 200}, private=True),
+    "POST /api/v1/positionnements/{uuid}/envoi": Case("POST", lambda w: f"/api/v1/positionnements/{w.draft.uuid}/envoi", owned(draft, 200, anonymous=401), private=True),
+    "GET /api/v1/positionnements/{uuid}/profil": Case("GET", lambda w: f"/api/v1/positionnements/{w.submitted.uuid}/profil", owned(done, 200, anonymous=401), private=True),
     "GET /api/v1/structures/{uuid}/equipe": Case(
-        "GET", lambda w: f"/api/v1/structures/{w.org.uuid}/equipe", {**TOKEN_OWN, "member": 403, "facilitator": 200}, private=True,
+        "GET", lambda w: f"/api/v1/structures/{w.org.uuid}/equipe", team(anonymous=401, may=role(team_permissions.can_view_team)), private=True,
     ),
-    "GET /api/v1/etudes/{uuid}/resultats": Case("GET", lambda w: f"/api/v1/etudes/{w.campaign.uuid}/resultats", {**TOKEN_OWN, "analyst": 200}, private=True),
+    "GET /api/v1/etudes/{uuid}/resultats": Case("GET", lambda w: f"/api/v1/etudes/{w.campaign.uuid}/resultats", study(anonymous=401), private=True),
 }
 
 
@@ -405,6 +488,27 @@ def describe(response: HttpResponse) -> str:
     return f"{response.status_code}{where}"
 
 
+def person(world: World, role: str) -> AnyUser:
+    user = world.users[role]
+    return user if user is not None else AnonymousUser()
+
+
+def test_the_matrix_says_what_the_permission_rules_say_for_every_role(world):
+    cases = [(name, case) for name, cases in {**PAGES, **API_PAGES}.items() for case in cases]
+    cases += list(API_OPERATIONS.items())
+    disagreements = []
+    for name, case in cases:
+        assert set(case.expect.statuses) == set(ROLES), name
+        for role in ROLES:
+            expected = case.expect.statuses[role]
+            allowed = case.expect.rule(world, person(world, role))
+            if allowed != (expected not in REFUSED):
+                label = f"{case.method} {name}{' (' + case.label + ')' if case.label else ''} as {role}"
+                disagreements.append(f"{label}: expected {expected}, but the rule {'lets them in' if allowed else 'refuses'}")
+
+    assert disagreements == [], "\n".join(disagreements)
+
+
 def test_every_page_answers_each_role_as_the_matrix_says(world):
     failures, checked = [], 0
     for name, cases in {**PAGES, **API_PAGES}.items():
@@ -413,8 +517,8 @@ def test_every_page_answers_each_role_as_the_matrix_says(world):
                 response = request(world.clients[role], case, world)
                 checked += 1
                 label = f"{case.method} {name}{' (' + case.label + ')' if case.label else ''} as {role}"
-                if not outcome(response, case.expect[role]):
-                    failures.append(f"{label}: got {describe(response)}, expected {case.expect[role]}")
+                if not outcome(response, case.expect.statuses[role]):
+                    failures.append(f"{label}: got {describe(response)}, expected {case.expect.statuses[role]}")
                 # Judged on who the answer was for: signing out answers someone signed out.
                 signed = response.wsgi_request.user.is_authenticated
                 failures += [f"{label}: {p}" for p in check_headers(response, private=case.private, signed_in=signed)]
@@ -430,8 +534,8 @@ def test_every_api_operation_answers_each_role_as_the_matrix_says(world):
             token = world.api_tokens[role]
             extra = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
             response = request(anonymous, case, world, json=True, **extra)
-            if not outcome(response, case.expect[role]):
-                failures.append(f"{operation} as {role}: got {response.status_code} {response.content[:200]!r}, expected {case.expect[role]}")
+            if not outcome(response, case.expect.statuses[role]):
+                failures.append(f"{operation} as {role}: got {response.status_code} {response.content[:200]!r}, expected {case.expect.statuses[role]}")
             failures += [f"{operation} as {role}: {p}" for p in check_headers(response, private=case.private, signed_in=False)]
 
     assert failures == [], f"{len(failures)} violations:\n" + "\n".join(failures)
