@@ -16,3 +16,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-grille-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_grille_{os.getpid()}"}
+
+# The host of Django's test client, so that a link read from an e-mail opens with the client;
+# the browser journeys point it at their live server.
+SITE_URL = "http://testserver"

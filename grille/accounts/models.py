@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -8,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         if password:
             user.set_password(password)
@@ -18,7 +20,7 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
         extra.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **extra)
 
@@ -34,7 +36,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []
 
     class Meta:
         verbose_name = _("personne")
@@ -64,11 +66,14 @@ class LoginLink(models.Model):
         return self.email
 
 
+API_TOKEN_NAME_MAX = 100
+
+
 class ApiToken(models.Model):
     """A personal API token: 192 random bits shown once, only its hash kept; revocable."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(_("nom"), max_length=100)
+    name = models.CharField(_("nom"), max_length=API_TOKEN_NAME_MAX)
     token_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8)  # shown in the list so a person can tell tokens apart
     created_at = models.DateTimeField(auto_now_add=True)

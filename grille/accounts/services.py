@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,6 +15,7 @@ from grille.assessments.exporters import assessment_to_dict
 from grille.assessments.models import Assessment, PeerShare
 from grille.assessments.peers import settle_pool
 from grille.assessments.selectors import get_profile
+from grille.core.links import absolute_url
 from grille.core.mail import send_templated_mail
 from grille.core.tokens import hash_token, new_token
 from grille.organisations.models import Invitation, Membership, PracticeComment, Share
@@ -21,9 +23,7 @@ from grille.organisations.pools import pooled_organisations, settle_teams
 from grille.studies.models import Campaign, Invitee, ProfileAnswer, Respondent
 from grille.studies.pools import settle_campaign
 
-from .models import ApiToken, LoginLink, User
-
-API_TOKEN_NAME_MAX = ApiToken._meta.get_field("name").max_length
+from .models import API_TOKEN_NAME_MAX, ApiToken, LoginLink, User
 
 
 class LoginLinkError(Exception):
@@ -33,8 +33,8 @@ class LoginLinkError(Exception):
 
 
 @transaction.atomic
-def send_login_link(*, email: str, link_for, next_path: str = "") -> None:
-    """E-mail a single-use sign-in link; `link_for(raw_token)` builds its absolute URL."""
+def send_login_link(*, email: str, next_path: str = "") -> None:
+    """E-mail a single-use sign-in link."""
     raw, digest = new_token()
     LoginLink.objects.create(
         email=email.strip().lower(),
@@ -46,7 +46,7 @@ def send_login_link(*, email: str, link_for, next_path: str = "") -> None:
         to=email,
         subject=_("Votre lien de connexion à Grille"),
         template="accounts/email_login.txt",
-        context={"url": link_for(raw), "minutes": settings.LOGIN_LINK_MAX_AGE // 60},
+        context={"url": absolute_url(reverse("accounts:login_confirm", args=[raw])), "minutes": settings.LOGIN_LINK_MAX_AGE // 60},
     )
 
 

@@ -3,15 +3,14 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from grille.assessments.forms import EmailForm
-from grille.assessments.selectors import granted_uuids
+from grille.assessments.grants import granted_uuids
 from grille.assessments.services import claim_assessments
-from grille.assessments.views import private
+from grille.core.access import private
 from grille.core.ratelimit import (
     BAD_LOGIN_LINKS,
     LOGIN_LINKS_PER_EMAIL,
@@ -21,6 +20,7 @@ from grille.core.ratelimit import (
     counts_unknown_links,
     too_many_attempts,
 )
+from grille.core.users import AuthenticatedHttpRequest
 
 from . import selectors
 from .forms import ApiTokenForm
@@ -58,7 +58,6 @@ def login_request(request: HttpRequest) -> HttpResponse:
         LOGIN_LINKS_PER_EMAIL.hit(email)
         send_login_link(
             email=form.cleaned_data["email"],
-            link_for=lambda raw: request.build_absolute_uri(reverse("accounts:login_confirm", args=[raw])),
             next_path=_safe_next(request, request.POST.get("next", "")),
         )
         return render(request, "accounts/login_sent.html", {"email": form.cleaned_data["email"]})
@@ -94,13 +93,13 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
-    return redirect("core:home")
+    return redirect("pages:home")
 
 
 @login_required
 @private
 @require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest) -> HttpResponse:
+def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -124,7 +123,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def api_token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
     token = selectors.get_api_token(request.user, token_id)
     revoke_api_token(token=token)
     messages.success(request, _("Le jeton « %(name)s » est révoqué : il ne donne plus accès à l'API.") % {"name": token.name})

@@ -1,32 +1,18 @@
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
 
+from grille.core.users import AnyUser
 from grille.frameworks.selectors import get_grid
 
 from .enums import AssessmentStatus
+from .grants import granted_uuids
 from .models import Answer, Assessment
 from .profile import AnswerData, Profile, compute_profile
-
-SESSION_KEY = "grille_assessments"
-
-
-def granted_uuids(request: HttpRequest) -> list[str]:
-    """Positionings this browser may open (created here or opened by a resume link)."""
-    return list(request.session.get(SESSION_KEY, []))
-
-
-def grant(request: HttpRequest, assessment: Assessment) -> None:
-    uuids = granted_uuids(request)
-    key = str(assessment.uuid)
-    if key not in uuids:
-        request.session[SESSION_KEY] = [*uuids, key][-50:]
-
-
-def revoke_grant(request: HttpRequest, assessment: Assessment) -> None:
-    request.session[SESSION_KEY] = [u for u in granted_uuids(request) if u != str(assessment.uuid)]
 
 
 def assessments_for(request: HttpRequest) -> QuerySet[Assessment]:
@@ -38,7 +24,7 @@ def assessments_for(request: HttpRequest) -> QuerySet[Assessment]:
     return Assessment.objects.filter(scope).select_related("version", "version__framework", "peer_share")
 
 
-def get_assessment_for(request: HttpRequest, uuid) -> Assessment:
+def get_assessment_for(request: HttpRequest, uuid: UUID | str) -> Assessment:
     """One positioning of the caller's, or 404: someone else's looks exactly like a missing one."""
     try:
         return assessments_for(request).get(uuid=uuid)
@@ -79,14 +65,14 @@ def get_previous_submitted(request: HttpRequest, assessment: Assessment) -> Asse
     )
 
 
-def owned_by(user) -> QuerySet[Assessment]:
+def owned_by(user: AnyUser) -> QuerySet[Assessment]:
     """The person's own positionings, whatever browser they were opened in: what the API shows."""
     if not user.is_authenticated:
         return Assessment.objects.none()
     return Assessment.objects.filter(owner=user).select_related("version", "version__framework")
 
 
-def get_owned(user, uuid) -> Assessment:
+def get_owned(user: AnyUser, uuid: UUID | str) -> Assessment:
     """One of the person's own positionings, or 404: someone else's looks exactly like a missing one."""
     try:
         return owned_by(user).get(uuid=uuid)

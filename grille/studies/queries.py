@@ -7,15 +7,20 @@ Beyond that, two views differ by too few people too easily (docs/protection-des-
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.http import QueryDict
 from django.utils.translation import gettext as _
+
+from grille.disclosure.policy import MAX_QUESTIONS
 
 from .models import Campaign, ProfileQuestion
 from .selectors import questions_of
 
-MAX_QUESTIONS = 2
+# Far more than a view may cross: the list is refused before it is read.
+FILTERS_MAX = 20
+PAGE_FILTER_PREFIX = "f_"
 
 
 class QueryRefused(ValueError):
@@ -28,19 +33,21 @@ class ResultsQuery:
     compare: str | None = None
 
 
-def parse_results_query(
-    campaign: Campaign, filters: Iterable[tuple[str, str]], compare: str | None
-) -> ResultsQuery:
-    """Check filters (question code, option code) and the comparison question against the
-    campaign's questions and the bounded query space; raise QueryRefused otherwise."""
+def parse_results_query(campaign: Campaign, filters: Sequence[str], compare: str | None) -> ResultsQuery:
+    """Check filters written `question:option` and the comparison question against the
+    campaign's questions and the bounded query space; raise QueryRefused otherwise. An unknown
+    filter is an error, never silently ignored."""
+    if len(filters) > FILTERS_MAX:
+        raise QueryRefused(_("Trop de filtres : %(max)d au plus.") % {"max": FILTERS_MAX})
     questions: dict[str, ProfileQuestion] = {q.code: q for q in questions_of(campaign)}
     chosen: dict[str, str] = {}
-    for code, option in filters:
+    for item in filters:
+        code, separator, option = item.partition(":")
         question = questions.get(code)
-        if question is None or option not in {c for c, _label in question.options}:
+        if not separator or question is None or option not in {c for c, _label in question.options}:
             raise QueryRefused(
                 _("Filtre inconnu : « %(filter)s ». Écrivez question:option, avec les codes des questions de profil de la campagne.")
-                % {"filter": f"{code}:{option}"}
+                % {"filter": item}
             )
         if chosen.get(code, option) != option:
             raise QueryRefused(_("Un seul filtre par question : « %(code)s » est filtrée deux fois.") % {"code": code})
@@ -56,3 +63,16 @@ def parse_results_query(
             % {"max": MAX_QUESTIONS}
         )
     return ResultsQuery(filters=chosen, compare=compare)
+
+
+def parse_page_query(campaign: Campaign, params: QueryDict) -> ResultsQuery:
+    """The results page's query string, which its exports repeat: `f_<question>=<option>` from
+    the filter form (an empty option is its « all ») and `comparer=<question>`."""
+    filters = [
+        f"{key.removeprefix(PAGE_FILTER_PREFIX)}:{option}"
+        for key, options in params.lists()
+        if key.startswith(PAGE_FILTER_PREFIX)
+        for option in options
+        if option
+    ]
+    return parse_results_query(campaign, filters, params.get("comparer"))

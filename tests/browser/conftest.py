@@ -34,9 +34,10 @@ def browser():
 
 
 @pytest.fixture
-def site(live_server, transactional_db):
-    """The live server with the 2024 grid loaded, as after `make run`."""
+def site(live_server, transactional_db, settings):
+    """The live server with the 2024 grid loaded, as after `make run`; e-mails link to it."""
     call_command("load_framework", verbosity=0, stdout=io.StringIO())
+    settings.SITE_URL = live_server.url
     return live_server.url
 
 

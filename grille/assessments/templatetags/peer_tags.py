@@ -1,4 +1,4 @@
-"""The « Se comparer aux pairs » panel of the profile page, fed without touching the profile view."""
+"""The « Se comparer aux pairs » panel of the profile page, from what the view read: no query here."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from grille.assessments.forms import PeerJoinForm
 from grille.assessments.models import Assessment, PeerShare
-from grille.assessments.peers import ALL_PEERS, PEER_CONSENT_VERSION, POOL_BATCH, get_peer_share
+from grille.assessments.peers import ALL_PEERS, PEER_CONSENT_VERSION
+from grille.core.enums import StructureType
 from grille.disclosure.cells import DEFAULT_THRESHOLD
-from grille.organisations.enums import StructureType
+from grille.disclosure.policy import POOL_BATCH
 
 register = template.Library()
 
@@ -33,12 +34,12 @@ class PeerPanel:
 
 
 @register.simple_tag
-def peer_panel(assessment: Assessment, form: PeerJoinForm | None = None) -> PeerPanel:
-    """The person's participation and the join form (the bound one after a refused POST)."""
-    share = get_peer_share(assessment)
+def peer_panel(assessment: Assessment, share: PeerShare | None, form: PeerJoinForm | None = None) -> PeerPanel:
+    """The person's participation, as the view read it, and the join form (the bound one after
+    a refused POST)."""
     return PeerPanel(
         share=share,
-        structure_label=StructureType(share.structure_type).label if share else "",
+        structure_label=str(StructureType(share.structure_type).label) if share else "",
         form=form if isinstance(form, PeerJoinForm) else PeerJoinForm(),
         comparison_url=f"{reverse('assessments:peers', args=[assessment.uuid])}?type={ALL_PEERS}",
     )

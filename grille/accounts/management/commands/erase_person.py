@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from grille.accounts.services import erase_person
 
@@ -30,11 +32,11 @@ class Command(BaseCommand):
         "(commentaires, arbitrages) reste, sans son nom. Demande confirmation, sauf avec --yes."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email", metavar="e-mail", help="Adresse e-mail de la personne.")
         parser.add_argument("--yes", action="store_true", help="Ne pas demander de confirmation.")
 
-    def handle(self, *args, email: str, yes: bool, **options):
+    def handle(self, *args: Any, email: str, yes: bool, **options: Any) -> None:
         user = person_from(email)
         if not yes:
             answer = input(f"Effacer définitivement {user.email} et toutes ses données ? Tapez « oui » pour confirmer : ")

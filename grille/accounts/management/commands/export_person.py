@@ -1,7 +1,8 @@
 import json
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from grille.accounts.services import export_person
 
@@ -15,11 +16,11 @@ class Command(BaseCommand):
         "participations aux études, commentaires, jetons d'API et liens de connexion (jamais les jetons eux-mêmes)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email", metavar="e-mail", help="Adresse e-mail de la personne.")
         parser.add_argument("--output", type=Path, required=True, metavar="FICHIER.json", help="Fichier JSON à écrire.")
 
-    def handle(self, *args, email: str, output: Path, **options):
+    def handle(self, *args: Any, email: str, output: Path, **options: Any) -> None:
         user = person_from(email)
         data = export_person(user=user)
         try:
