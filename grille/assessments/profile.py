@@ -93,6 +93,11 @@ class Profile:
         return next((s for s in self.situations if s.code == code), None)
 
     @property
+    def situation_means(self) -> dict[str, float | None]:
+        """Situation code -> mean level, as the situation radar reads them."""
+        return {s.code: s.mean for s in self.situations}
+
+    @property
     def practices_by_situation(self) -> list[tuple[g.Situation, list[PracticeScore]]]:
         """Each situation with the scores of its practices, in the grid's order."""
         by_code: dict[str, list[PracticeScore]] = {}

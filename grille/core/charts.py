@@ -75,6 +75,181 @@ def _text_width(text: str, font_size: float) -> float:
     return len(text) * font_size * CHAR_WIDTH_EM
 
 
+def _color(kind: str) -> str:
+    return PRIMARY_COLOR if kind == "primary" else SECONDARY_COLOR
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Where a radar's axes lie: ``size`` sets the grid radius (``size / 4``) and the text size (``size / 40``)."""
+
+    count: int
+    max_value: float
+    centre: float
+    radius: float
+    font_size: float
+
+    @classmethod
+    def of(cls, *, count: int, max_value: float, size: int) -> _Geometry:
+        return cls(count=count, max_value=max_value, centre=size / 2, radius=size * 0.25, font_size=size / 40)
+
+    def direction(self, axis: int) -> tuple[float, float]:
+        """(sine, cosine) of an axis: the first points up, the others follow clockwise."""
+        angle = 2 * math.pi * axis / self.count
+        return math.sin(angle), math.cos(angle)
+
+    def vertex(self, axis: int, value: float) -> tuple[float, float]:
+        """The point of ``value`` on an axis, clamped to ``[0, max_value]``."""
+        r = self.radius * max(0.0, min(value, self.max_value)) / self.max_value
+        sin, cos = self.direction(axis)
+        return self.centre + r * sin, self.centre - r * cos
+
+
+def _check_radar(axis_labels: Sequence[str], series: Sequence[RadarSeries], max_value: float) -> None:
+    if len(axis_labels) < 3:
+        raise ValueError("A radar chart needs at least 3 axes.")
+    if max_value <= 0:
+        raise ValueError("max_value must be positive.")
+    for serie in series:
+        if len(serie.values) != len(axis_labels):
+            raise ValueError(f"Series {serie.label!r} must have one value per axis.")
+
+
+def _grid(geo: _Geometry, ticks: Sequence[float]) -> list[str]:
+    """One ring per tick, then one spoke per axis from the centre to the top of the scale."""
+    rings = [
+        f'<polygon points="{_points([geo.vertex(i, t) for i in range(geo.count)])}" '
+        f'fill="none" stroke="{GRID_COLOR}" stroke-width="1"/>'
+        for t in ticks
+    ]
+    centre = _num(geo.centre)
+    spokes = [
+        f'<line x1="{centre}" y1="{centre}" x2="{_num(x)}" y2="{_num(y)}" stroke="{GRID_COLOR}" stroke-width="1"/>'
+        for x, y in (geo.vertex(i, geo.max_value) for i in range(geo.count))
+    ]
+    return rings + spokes
+
+
+def _tick_labels(geo: _Geometry, ticks: Sequence[float]) -> list[str]:
+    # Right of the first spoke, just above each ring line; the wide label gap below
+    # leaves room for the top value under the first axis label.
+    tick_size = _num(geo.font_size * 0.85)
+    x = _num(geo.centre + 5)
+    return [
+        f'<text x="{x}" y="{_num(geo.vertex(0, t)[1] - 3)}" font-size="{tick_size}" '
+        f'fill="{MUTED_TEXT_COLOR}">{escape(format_score(t, 0 if float(t).is_integer() else 1))}</text>'
+        for t in ticks
+    ]
+
+
+def _wrap_label(label: str) -> list[str]:
+    lines = textwrap.wrap(
+        label, LABEL_WRAP_CHARS, break_long_words=False, max_lines=LABEL_MAX_LINES, placeholder=" …",
+    )
+    return lines or [""]
+
+
+def _anchor(sin: float, x: float, width: float) -> tuple[str, float]:
+    """Text anchor of a label whose tip is at ``x``, and its left edge: away from the polygon."""
+    if abs(sin) < 0.3:
+        return "middle", x - width / 2
+    if sin > 0:
+        return "start", x
+    return "end", x - width
+
+
+def _axis_label(geo: _Geometry, axis: int, label: str, bounds: _Bounds) -> str:
+    sin, cos = geo.direction(axis)
+    gap = line_height = geo.font_size * 1.2
+    x, y = geo.centre + (geo.radius + gap) * sin, geo.centre - (geo.radius + gap) * cos
+    lines = _wrap_label(label)
+    width = max(_text_width(line, geo.font_size) for line in lines)
+    anchor, left = _anchor(sin, x, width)
+    # Slide the text block from "above the tip" (top axis) to "below the tip"
+    # (bottom axis) so multi-line labels never overlap the grid.
+    height = (len(lines) - 1) * line_height + geo.font_size
+    top = y - height / 2 - cos * height / 2
+    bounds.add(left, top, left + width, top + height)
+    tspans = "".join(
+        f'<tspan x="{_num(x)}" y="{_num(top + geo.font_size * 0.8 + n * line_height)}">{escape(line)}</tspan>'
+        for n, line in enumerate(lines)
+    )
+    return f'<text text-anchor="{anchor}" font-size="{_num(geo.font_size)}" fill="{TEXT_COLOR}">{tspans}</text>'
+
+
+def _series_shapes(geo: _Geometry, serie: RadarSeries, axis_labels: Sequence[str]) -> list[str]:
+    """The polygon of a series (``None`` at the centre), and a point with a tooltip on each known value."""
+    color = _color(serie.kind)
+    paint = (
+        f'fill="{color}" fill-opacity="0.25" stroke="{color}" stroke-width="2"'
+        if serie.kind == "primary"
+        else f'fill="none" stroke="{color}" stroke-width="2" stroke-dasharray="6 4"'
+    )
+    coords = [geo.vertex(i, v or 0.0) for i, v in enumerate(serie.values)]
+    shapes = [f'<polygon points="{_points(coords)}" {paint}/>']
+    for (x, y), label, value in zip(coords, axis_labels, serie.values, strict=True):
+        if value is not None:
+            tooltip = gettext("%(label)s : %(value)s") % {"label": label, "value": format_score(value)}
+            shapes.append(f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3.5" fill="{color}"><title>{escape(tooltip)}</title></circle>')
+    return shapes
+
+
+def _swatch(kind: str, x: float, y: float, side: float) -> str:
+    color = _color(kind)
+    if kind == "primary":
+        return (
+            f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(side)}" height="{_num(side)}" fill="{color}" '
+            f'fill-opacity="0.25" stroke="{color}" stroke-width="2"/>'
+        )
+    mid = _num(y + side / 2)
+    return (
+        f'<line x1="{_num(x)}" y1="{mid}" x2="{_num(x + side)}" y2="{mid}" stroke="{color}" '
+        f'stroke-width="2" stroke-dasharray="4 2"/>'
+    )
+
+
+def _legend(geo: _Geometry, series: Sequence[RadarSeries], bounds: _Bounds) -> list[str]:
+    """A swatch and a label per series, under everything drawn so far; none for a single series."""
+    if len(series) < 2:
+        return []
+    side = font_size = geo.font_size
+    x0, y = bounds.min_x, bounds.max_y + font_size * 1.5
+    text_x = x0 + side * 1.6
+    legend: list[str] = []
+    for serie in series:
+        legend.append(_swatch(serie.kind, x0, y, side))
+        legend.append(
+            f'<text x="{_num(text_x)}" y="{_num(y + side * 0.85)}" font-size="{_num(font_size)}" '
+            f'fill="{TEXT_COLOR}">{escape(serie.label)}</text>'
+        )
+        bounds.add(x0, y, text_x + _text_width(serie.label, font_size), y + side)
+        y += side * 1.8
+    return legend
+
+
+def _accessible_svg(*, chart_id: str, title: str, description: str, bounds: _Bounds, pad: float, body: str) -> SafeString:
+    """The root element: a named image (title and description) whose viewBox fits ``bounds`` plus ``pad``."""
+    view_box = " ".join(
+        _num(v)
+        for v in (
+            bounds.min_x - pad,
+            bounds.min_y - pad,
+            bounds.max_x - bounds.min_x + 2 * pad,
+            bounds.max_y - bounds.min_y + 2 * pad,
+        )
+    )
+    title_id, desc_id = escape(f"{chart_id}-title"), escape(f"{chart_id}-desc")
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{view_box}" '
+        f'preserveAspectRatio="xMidYMid meet" role="img" '
+        f'aria-labelledby="{title_id} {desc_id}" font-family="sans-serif">'
+        f'<title id="{title_id}">{escape(title)}</title>'
+        f'<desc id="{desc_id}">{escape(description)}</desc>'
+        f"{body}</svg>"
+    )
+    return mark_safe(svg)
+
+
 def radar_chart(
     *,
     chart_id: str,
@@ -95,154 +270,20 @@ def radar_chart(
     Values are clamped to ``[0, max_value]``; ``None`` is drawn at the centre
     without a point marker.
     """
-    count = len(axis_labels)
-    if count < 3:
-        raise ValueError("A radar chart needs at least 3 axes.")
-    if max_value <= 0:
-        raise ValueError("max_value must be positive.")
-    for serie in series:
-        if len(serie.values) != count:
-            raise ValueError(f"Series {serie.label!r} must have one value per axis.")
+    _check_radar(axis_labels, series, max_value)
     if ticks is None:
         ticks = [float(t) for t in range(1, int(max_value) + 1)]
-
-    font_size = size / 40
-    line_height = font_size * 1.2
-    radius = size * 0.25
-    cx = cy = size / 2
+    geo = _Geometry.of(count=len(axis_labels), max_value=max_value, size=size)
     bounds = _Bounds()
-    bounds.add(cx - radius, cy - radius, cx + radius, cy + radius)
-    angles = [2 * math.pi * i / count for i in range(count)]
-
-    def vertex(axis: int, value: float) -> tuple[float, float]:
-        r = radius * max(0.0, min(value, max_value)) / max_value
-        return cx + r * math.sin(angles[axis]), cy - r * math.cos(angles[axis])
-
-    def ring(value: float) -> str:
-        return _points([vertex(i, value) for i in range(count)])
-
-    grid: list[str] = [
-        f'<polygon points="{ring(t)}" fill="none" stroke="{GRID_COLOR}" stroke-width="1"/>'
-        for t in ticks
-    ]
-    for i in range(count):
-        x, y = vertex(i, max_value)
-        grid.append(
-            f'<line x1="{_num(cx)}" y1="{_num(cy)}" x2="{_num(x)}" y2="{_num(y)}" '
-            f'stroke="{GRID_COLOR}" stroke-width="1"/>'
-        )
-
-    labels: list[str] = []
-    gap = font_size * 1.2
-    for i, label in enumerate(axis_labels):
-        sin, cos = math.sin(angles[i]), math.cos(angles[i])
-        x, y = cx + (radius + gap) * sin, cy - (radius + gap) * cos
-        lines = textwrap.wrap(
-            label, LABEL_WRAP_CHARS, break_long_words=False,
-            max_lines=LABEL_MAX_LINES, placeholder=" …",
-        ) or [""]
-        width = max(_text_width(line, font_size) for line in lines)
-        if abs(sin) < 0.3:
-            anchor, left = "middle", x - width / 2
-        elif sin > 0:
-            anchor, left = "start", x
-        else:
-            anchor, left = "end", x - width
-        # Slide the text block from "above the tip" (top axis) to "below the tip"
-        # (bottom axis) so multi-line labels never overlap the grid.
-        height = (len(lines) - 1) * line_height + font_size
-        top = y - height / 2 - cos * height / 2
-        bounds.add(left, top, left + width, top + height)
-        tspans = "".join(
-            f'<tspan x="{_num(x)}" y="{_num(top + font_size * 0.8 + n * line_height)}">'
-            f"{escape(line)}</tspan>"
-            for n, line in enumerate(lines)
-        )
-        labels.append(
-            f'<text text-anchor="{anchor}" font-size="{_num(font_size)}" '
-            f'fill="{TEXT_COLOR}">{tspans}</text>'
-        )
-
-    shapes: list[str] = []
-    for serie in series:
-        color = PRIMARY_COLOR if serie.kind == "primary" else SECONDARY_COLOR
-        paint = (
-            f'fill="{color}" fill-opacity="0.25" stroke="{color}" stroke-width="2"'
-            if serie.kind == "primary"
-            else f'fill="none" stroke="{color}" stroke-width="2" stroke-dasharray="6 4"'
-        )
-        coords = [vertex(i, v or 0.0) for i, v in enumerate(serie.values)]
-        shapes.append(f'<polygon points="{_points(coords)}" {paint}/>')
-        for i, value in enumerate(serie.values):
-            if value is None:
-                continue
-            tooltip = gettext("%(label)s : %(value)s") % {"label": axis_labels[i], "value": format_score(value)}
-            shapes.append(
-                f'<circle cx="{_num(coords[i][0])}" cy="{_num(coords[i][1])}" r="3.5" '
-                f'fill="{color}"><title>{escape(tooltip)}</title></circle>'
-            )
-
-    # Right of the first spoke, just above each ring line; the wide label gap below
-    # leaves room for the top value under the first axis label.
-    tick_size = font_size * 0.85
-    tick_labels: list[str] = []
-    for t in ticks:
-        _, y = vertex(0, t)
-        text = format_score(t, 0 if float(t).is_integer() else 1)
-        tick_labels.append(
-            f'<text x="{_num(cx + 5)}" y="{_num(y - 3)}" font-size="{_num(tick_size)}" '
-            f'fill="{MUTED_TEXT_COLOR}">{escape(text)}</text>'
-        )
-
-    legend: list[str] = []
-    if len(series) > 1:
-        swatch = font_size
-        x0 = bounds.min_x
-        y = bounds.max_y + font_size * 1.5
-        for serie in series:
-            color = PRIMARY_COLOR if serie.kind == "primary" else SECONDARY_COLOR
-            if serie.kind == "primary":
-                legend.append(
-                    f'<rect x="{_num(x0)}" y="{_num(y)}" width="{_num(swatch)}" '
-                    f'height="{_num(swatch)}" fill="{color}" fill-opacity="0.25" '
-                    f'stroke="{color}" stroke-width="2"/>'
-                )
-            else:
-                mid = y + swatch / 2
-                legend.append(
-                    f'<line x1="{_num(x0)}" y1="{_num(mid)}" x2="{_num(x0 + swatch)}" '
-                    f'y2="{_num(mid)}" stroke="{color}" stroke-width="2" stroke-dasharray="4 2"/>'
-                )
-            text_x = x0 + swatch * 1.6
-            legend.append(
-                f'<text x="{_num(text_x)}" y="{_num(y + swatch * 0.85)}" '
-                f'font-size="{_num(font_size)}" fill="{TEXT_COLOR}">{escape(serie.label)}</text>'
-            )
-            bounds.add(x0, y, text_x + _text_width(serie.label, font_size), y + swatch)
-            y += swatch * 1.8
-
-    pad = font_size
-    view_box = " ".join(
-        _num(v)
-        for v in (
-            bounds.min_x - pad,
-            bounds.min_y - pad,
-            bounds.max_x - bounds.min_x + 2 * pad,
-            bounds.max_y - bounds.min_y + 2 * pad,
-        )
-    )
-    title_id, desc_id = escape(f"{chart_id}-title"), escape(f"{chart_id}-desc")
+    bounds.add(geo.centre - geo.radius, geo.centre - geo.radius, geo.centre + geo.radius, geo.centre + geo.radius)
+    labels = [_axis_label(geo, i, label, bounds) for i, label in enumerate(axis_labels)]
+    shapes = [shape for serie in series for shape in _series_shapes(geo, serie, axis_labels)]
+    legend = _legend(geo, series, bounds)
     # Tick values go above the series so the filled polygon never hides them.
-    body = "".join(grid + shapes + tick_labels + labels + legend)
-    svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{view_box}" '
-        f'preserveAspectRatio="xMidYMid meet" role="img" '
-        f'aria-labelledby="{title_id} {desc_id}" font-family="sans-serif">'
-        f'<title id="{title_id}">{escape(title)}</title>'
-        f'<desc id="{desc_id}">{escape(description)}</desc>'
-        f"{body}</svg>"
+    body = "".join(_grid(geo, ticks) + shapes + _tick_labels(geo, ticks) + labels + legend)
+    return _accessible_svg(
+        chart_id=chart_id, title=title, description=description, bounds=bounds, pad=geo.font_size, body=body,
     )
-    return mark_safe(svg)
 
 
 # Light to dark for an ordinal scale; options left out of means are drawn white.
@@ -317,13 +358,13 @@ def line_chart(
                 f'<text x="{_num(x(i))}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11" fill="{TEXT_COLOR}">{escape(label)}</text>'
             )
     for s in series:
-        colour = PRIMARY_COLOR if s.kind == "primary" else SECONDARY_COLOR
+        colour = _color(s.kind)
         dash = "" if s.kind == "primary" else ' stroke-dasharray="6 4"'
         points = [(x(i), y(v)) for i, v in enumerate(s.values) if v is not None]
         if points:
             parts.append(f'<polyline points="{_points(points)}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>')
     for i, s in enumerate(series):
-        colour = PRIMARY_COLOR if s.kind == "primary" else SECONDARY_COLOR
+        colour = _color(s.kind)
         dash = "" if s.kind == "primary" else ' stroke-dasharray="6 4"'
         ly = height - 20 + 0 * i
         lx = left + i * 200

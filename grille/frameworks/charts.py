@@ -1,12 +1,24 @@
-"""Charts drawn on a framework's situations, shared by the profile, the team map and the reports."""
+"""Charts drawn on a framework's situations, shared by the profile, the team map and the reports.
 
-from collections.abc import Sequence
+Every radar of situations, in a page or a PDF, is drawn by :func:`situation_radar` from series
+made by :func:`situation_series`, so the same figures always give the same picture.
+"""
+
+from collections.abc import Mapping, Sequence
 
 from django.utils.translation import gettext as _
 
 from grille.core.charts import RadarSeries, radar_chart
 
 from . import grid as g
+
+
+def situation_series(
+    grid: g.Grid, means: Mapping[str, float | None], *, label: str, kind: str = "primary"
+) -> RadarSeries:
+    """One polygon of a situation radar: the mean of each situation of ``grid``, in its order,
+    read from ``means`` (situation code → mean); a situation it lacks has no value."""
+    return RadarSeries(label=label, values=[means.get(s.code) for s in grid.situations], kind=kind)
 
 
 def situation_radar(
