@@ -30,6 +30,9 @@ test: install
 	  echo "*** Installez-le avec : sudo apt-get install chromium   (Debian/Ubuntu)"; \
 	fi
 	$(PY) -m ruff check grille tests
+	@echo "== layering (import-linter) and types (mypy)"
+	$(VENV)/bin/lint-imports --no-cache
+	GRILLE_DEV=1 $(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Never part of `make test`: gunicorn + PostgreSQL + locust, figures against floors (benchmarks/README.md).

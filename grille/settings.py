@@ -28,6 +28,8 @@ if not SECRET_KEY:
     if not (DEBUG or env_bool("GRILLE_DEV", False)):
         raise ImproperlyConfigured("SECRET_KEY doit être défini (variable d'environnement).")
     SECRET_KEY = "dev-only-insecure-key-not-for-production-0123456789abcdefghijklmnop"
+# Previous keys, during a rotation: sessions and links made with them stay valid until removed.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",  # serves the API docs' Swagger UI from its bundled static files, never from a CDN
     "grille.core",
+    "grille.pages",
     "grille.disclosure",
     "grille.accounts",
     "grille.frameworks",
@@ -77,6 +80,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "grille.studies.context_processors.study_menu",
             ],
         },
     },
@@ -163,8 +167,16 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Grille <ne-pas-repondre@grille.localhost>")
 
-# Absolute links in e-mails; behind a proxy the request's host is used instead.
-SITE_URL = os.environ.get("SITE_URL", "")
+# The public address, for the absolute links of e-mails (grille/core/links.py). Locally the one
+# `make run` serves; in production the first host name of ALLOWED_HOSTS, over HTTPS.
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
+if not SITE_URL:
+    if DEBUG or env_bool("GRILLE_DEV", False):
+        SITE_URL = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+    elif served := [host.lstrip(".") for host in ALLOWED_HOSTS if host != "*"]:
+        SITE_URL = f"https://{served[0]}"
+    else:
+        raise ImproperlyConfigured("SITE_URL doit être défini (variable d'environnement) quand ALLOWED_HOSTS vaut « * ».")
 
 LOGIN_LINK_MAX_AGE = 60 * 30
 

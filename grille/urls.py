@@ -4,7 +4,7 @@ from django.urls import include, path
 from grille.api.api import api
 
 urlpatterns = [
-    path("", include("grille.core.urls")),
+    path("", include("grille.pages.urls")),
     path("", include("grille.frameworks.urls")),
     path("", include("grille.assessments.urls")),
     path("", include("grille.accounts.urls")),

@@ -1,16 +1,17 @@
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from .models import Answer, Assessment
 
 
 class AnswerInline(admin.TabularInline):
     model = Answer
-    fields = ["practice", "level", "wish", "carrying", "comment"]
-    readonly_fields = fields
+    fields = readonly_fields = ("practice", "level", "wish", "carrying", "comment")
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from grille.core.enums import StructureType
 from grille.frameworks import grid as g
-from grille.organisations.enums import StructureType
 
 from .models import COMMENT_MAX_LENGTH
 
@@ -19,7 +21,7 @@ class PracticeAnswerForm(forms.Form):
     scales needs no code change.
     """
 
-    def __init__(self, *args, grid: g.Grid, practice: g.Practice, **kwargs):
+    def __init__(self, *args: Any, grid: g.Grid, practice: g.Practice, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", practice.code)
         super().__init__(*args, **kwargs)
         self.grid = grid

@@ -40,28 +40,26 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from grille.core.enums import StructureType
 from grille.disclosure import release
 from grille.disclosure.aggregation import GroupTallies, person_score, score_class, tally_groups
 from grille.disclosure.cells import DEFAULT_THRESHOLD, Cell, MeanCell, validate_threshold
+from grille.disclosure.policy import POOL_BATCH
 from grille.disclosure.protect import GroupFigures, PracticeFigures, publish_group
 from grille.disclosure.ptable import PerturbationTable
 from grille.frameworks import grid as g
-from grille.organisations.enums import StructureType
 
 from .enums import AssessmentStatus
+from .errors import AssessmentError
 from .models import Answer, Assessment, PeerShare
 from .profile import PracticeScore, Profile
 from .selectors import get_profile
-from .services import AssessmentError
 
 # The wording a person agrees to when joining; its version is recorded with each share.
 PEER_CONSENT_VERSION = "2026-11"
 
 # The explicit filter value for every peer, whatever their type of structure.
 ALL_PEERS = "tous"
-
-# The pool of peers changes only when at least this many brand-new positionings arrive at once.
-POOL_BATCH = DEFAULT_THRESHOLD
 
 # Why a comparison is not shown.
 NOT_JOINED = "not-joined"
@@ -227,14 +225,7 @@ class PeerComparison:
 
     @property
     def structure_label(self) -> str:
-        return StructureType(self.structure_type).label if self.structure_type else ""
-
-
-def counted_shares(assessment: Assessment, *, own_uuids: Iterable[str] = ()) -> QuerySet[PeerShare] | None:
-    """The shares that make up the person's comparison group: the published pool of the
-    positioning's version, none of the person's own. None while the pool is withheld."""
-    pool = published_pool(assessment.version_id)
-    return None if pool is None else pool.exclude(_own(assessment, own_uuids))
+        return str(StructureType(self.structure_type).label) if self.structure_type else ""
 
 
 def published_pool(version_id: int) -> QuerySet[PeerShare] | None:
@@ -242,7 +233,8 @@ def published_pool(version_id: int) -> QuerySet[PeerShare] | None:
     return release.published(pool_key(version_id), pool_shares(version_id))
 
 
-def _own(assessment: Assessment, own_uuids: Iterable[str]) -> Q:
+def own_positionings(assessment: Assessment, own_uuids: Iterable[str]) -> Q:
+    """The person's own positionings, never counted among their peers."""
     own = Q(assessment_id=assessment.pk) | Q(assessment__uuid__in=list(own_uuids))
     if assessment.owner_id is not None:
         own |= Q(assessment__owner_id=assessment.owner_id)
@@ -282,7 +274,7 @@ def peer_comparison(
     pool = published_pool(assessment.version_id)
     if pool is None:
         return hidden(UPDATING)
-    own = _own(assessment, own_uuids)
+    own = own_positionings(assessment, own_uuids)
     # True counts decide which group may be offered at all, as the query space is written down:
     # all peers, or one type whose peers and whose complement both hold k people or none.
     sizes = dict(pool.exclude(own).values_list("structure_type").annotate(n=Count("id")).order_by())
@@ -307,7 +299,7 @@ def peer_comparison(
         k=k,
         structure_type=structure_type,
         share=share,
-        peers=int(figures.size.value),
+        peers=int(figures.size.number),
         hidden_reason="",
         situations=tuple(_situation_row(situation, profile, figures) for situation in grid.situations),
         practices=tuple(_practice_row(score, figures.practices[score.practice.id]) for score in profile.practices),
@@ -324,7 +316,7 @@ def _practice_row(score: PracticeScore, figures: PracticeFigures) -> PracticeCom
     shares = tuple(
         LevelShare(
             option=o,
-            share=c if c.suppressed or total.suppressed else Cell.shown(c.value / total.value, approximate=True),
+            share=c if c.suppressed or total.suppressed else Cell.shown(c.number / total.number, approximate=True),
         )
         for o, c in cells
     )
@@ -337,7 +329,7 @@ def _practice_row(score: PracticeScore, figures: PracticeFigures) -> PracticeCom
         if figures.levels.count(mine.id).suppressed:
             percentile = Cell.hidden()
         else:
-            shown = [(o.value, int(c.value)) for o, c in cells if o.value is not None and not c.suppressed]
+            shown = [(o.value, int(c.number)) for o, c in cells if o.value is not None and not c.suppressed]
             below = sum(n for value, n in shown if value < mine.value)
             tied = sum(n for value, n in shown if value == mine.value)
             percentile = _percentile(below, tied, sum(n for _value, n in shown))

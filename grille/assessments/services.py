@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -11,21 +12,14 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from grille.core.tokens import hash_token, new_token
+from grille.core.users import User
 from grille.frameworks.models import FrameworkVersion
 from grille.frameworks.selectors import get_grid
 
+from . import peers
 from .enums import AssessmentStatus
+from .errors import AssessmentError, AssessmentLocked
 from .models import COMMENT_MAX_LENGTH, Answer, Assessment, ResumeLink
-
-
-class AssessmentError(Exception):
-    """A refused change; the message is for the person, in their language."""
-
-    status = 400
-
-
-class AssessmentLocked(AssessmentError):
-    status = 409
 
 
 class ResumeLinkError(Exception):
@@ -44,7 +38,9 @@ class AnswerInput:
 
 
 @transaction.atomic
-def start_assessment(*, version: FrameworkVersion, owner=None, answers_until=None) -> tuple[Assessment, str]:
+def start_assessment(
+    *, version: FrameworkVersion, owner: User | None = None, answers_until: datetime | None = None
+) -> tuple[Assessment, str]:
     """Create a draft positioning and its first resume link; returns the raw token once."""
     assessment = Assessment.objects.create(version=version, owner=owner, answers_until=answers_until)
     raw, digest = new_token()
@@ -205,8 +201,6 @@ def submit_assessment(*, assessment: Assessment) -> Assessment:
 
 
 def _settle_peer_pools(version_ids: set[int]) -> None:
-    # peers.py builds on this module's errors: imported here, when a peer pool changed.
-    from . import peers
 
     for version_id in sorted(version_ids):
         peers.settle_pool(version_id)
@@ -224,7 +218,7 @@ def delete_assessment(*, assessment: Assessment) -> None:
 
 
 @transaction.atomic
-def claim_assessments(*, user, uuids: list[str]) -> int:
+def claim_assessments(*, user: User, uuids: list[str]) -> int:
     """Attach the anonymous positionings opened in this browser to the person who signs in.
 
     A claimed positioning in the peer pool now has an owner, and only the latest share of each

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import time
-from functools import wraps
+from uuid import UUID
 
 from django.contrib import messages
 from django.core.serializers.json import DjangoJSONEncoder
@@ -13,33 +13,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from grille.core.charts import RadarSeries
+from grille.core.access import private
 from grille.core.mail import send_templated_mail
 from grille.core.pdf import render_pdf
 from grille.core.ratelimit import BAD_RESUME_LINKS, counts_unknown_links
 from grille.frameworks import grid as g
-from grille.frameworks.charts import situation_radar
+from grille.frameworks.charts import situation_radar, situation_series
 from grille.frameworks.resources import resources_by_practice
 from grille.frameworks.selectors import crosswalks_from, get_default_version, get_grid
 
-from . import selectors, services
+from . import grants, selectors, services
 from .exporters import assessment_to_dict
 from .forms import COMMENT_FIELD, EmailForm, PracticeAnswerForm
 from .models import Assessment
+from .peers import get_peer_share
 from .profile import Profile, compare_situations
 
 FRESH_TOKEN_KEY = "grille_fresh_resume_token"
-
-
-def private(view):
-    """Pages about a person's answers: never cached, never shown from the back-forward cache."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        request.private_page = True
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _locked_page(request: HttpRequest, assessment: Assessment, message: str) -> HttpResponse:
@@ -79,14 +69,14 @@ def start(request: HttpRequest) -> HttpResponse:
         return render(request, "core/no_framework.html", status=503)
     owner = request.user if request.user.is_authenticated else None
     assessment, raw = services.start_assessment(version=version, owner=owner)
-    selectors.grant(request, assessment)
+    grants.grant(request, assessment)
     request.session[FRESH_TOKEN_KEY] = [str(assessment.uuid), raw]
     return redirect("assessments:resume_link", uuid=assessment.uuid)
 
 
 @private
 @require_GET
-def resume_link(request: HttpRequest, uuid) -> HttpResponse:
+def resume_link(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     fresh = request.session.get(FRESH_TOKEN_KEY)
     raw = None
@@ -103,7 +93,7 @@ def resume_link(request: HttpRequest, uuid) -> HttpResponse:
 
 
 @require_POST
-def renew_link(request: HttpRequest, uuid) -> HttpResponse:
+def renew_link(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     raw = services.renew_resume_link(assessment=assessment)
     request.session[FRESH_TOKEN_KEY] = [str(assessment.uuid), raw]
@@ -113,7 +103,7 @@ def renew_link(request: HttpRequest, uuid) -> HttpResponse:
 
 @private
 @require_POST
-def send_link(request: HttpRequest, uuid) -> HttpResponse:
+def send_link(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     raw = request.POST.get("token", "")
     form = EmailForm(request.POST)
@@ -142,7 +132,7 @@ def resume(request: HttpRequest, token: str) -> HttpResponse:
     except services.ResumeLinkError as exc:
         status = 410 if exc.reason == "revoked" else 404
         return render(request, "assessments/resume_invalid.html", {"reason": exc.reason}, status=status)
-    selectors.grant(request, assessment)
+    grants.grant(request, assessment)
     if assessment.is_submitted:
         return redirect("assessments:profile", uuid=assessment.uuid)
     # A practice only counts as answered with a level, as in the progress bar and the recap.
@@ -186,7 +176,7 @@ def _step_context(assessment: Assessment, grid: g.Grid, number: int, forms: list
 
 @private
 @require_http_methods(["GET", "POST"])
-def step(request: HttpRequest, uuid, number: int) -> HttpResponse:
+def step(request: HttpRequest, uuid: UUID, number: int) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     grid = get_grid(assessment.version_id)
     if not 1 <= number <= len(grid.situations):
@@ -240,7 +230,7 @@ def _edit_stamp(request: HttpRequest) -> int | None:
 
 @private
 @require_POST
-def autosave(request: HttpRequest, uuid, code: str) -> JsonResponse:
+def autosave(request: HttpRequest, uuid: UUID, code: str) -> JsonResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     grid = get_grid(assessment.version_id)
     practice = grid.practice(code)
@@ -274,7 +264,7 @@ def autosave(request: HttpRequest, uuid, code: str) -> JsonResponse:
 
 @private
 @require_GET
-def recap(request: HttpRequest, uuid) -> HttpResponse:
+def recap(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     if assessment.is_submitted:
         return redirect("assessments:profile", uuid=assessment.uuid)
@@ -294,7 +284,7 @@ def _recap_context(assessment: Assessment) -> dict:
 
 
 @require_POST
-def submit(request: HttpRequest, uuid) -> HttpResponse:
+def submit(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     try:
         services.submit_assessment(assessment=assessment)
@@ -309,13 +299,13 @@ def submit(request: HttpRequest, uuid) -> HttpResponse:
 
 
 def _radar(profile: Profile, previous: Profile | None, *, chart_id: str) -> str:
+    """The radar of the profile page and of its PDF: the positioning's mean level per situation,
+    over the previous positioning's when there is one."""
     grid = profile.grid
-    series = [RadarSeries(label=_("Ce positionnement"), values=[s.mean for s in profile.situations])]
+    series = [situation_series(grid, profile.situation_means, label=_("Ce positionnement"))]
     if previous is not None:
-        series.append(RadarSeries(
-            label=_("Positionnement précédent"),
-            values=[(p.mean if (p := previous.situation_score(s.code)) else None) for s in grid.situations],
-            kind="secondary",
+        series.append(situation_series(
+            grid, previous.situation_means, label=_("Positionnement précédent"), kind="secondary",
         ))
     return situation_radar(grid, series, chart_id=chart_id, title=_("Profil par situation professionnelle"))
 
@@ -333,19 +323,20 @@ def _profile_context(request: HttpRequest, assessment: Assessment, *, chart_id: 
         "evolution": compare_situations(previous, profile) if previous else None,
         "resources": resources_by_practice(profile.grid),
         "crosswalks": crosswalks_from(assessment.version_id),
+        "peer_share": get_peer_share(assessment),
     }
 
 
 @private
 @require_GET
-def profile(request: HttpRequest, uuid) -> HttpResponse:
+def profile(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     return render(request, "assessments/profile.html", _profile_context(request, assessment, chart_id="radar-chart"))
 
 
 @private
 @require_GET
-def profile_pdf(request: HttpRequest, uuid) -> HttpResponse:
+def profile_pdf(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     context = _profile_context(request, assessment, chart_id="radar-chart-pdf")
     date = timezone.localdate(assessment.submitted_at or assessment.created_at).isoformat()
@@ -354,7 +345,7 @@ def profile_pdf(request: HttpRequest, uuid) -> HttpResponse:
 
 @private
 @require_GET
-def export_json(request: HttpRequest, uuid) -> HttpResponse:
+def export_json(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     data = assessment_to_dict(assessment, selectors.get_profile(assessment))
     response = HttpResponse(
@@ -367,12 +358,12 @@ def export_json(request: HttpRequest, uuid) -> HttpResponse:
 
 @private
 @require_http_methods(["GET", "POST"])
-def delete(request: HttpRequest, uuid) -> HttpResponse:
+def delete(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     if request.method == "GET":
         return render(request, "assessments/delete_confirm.html", {"assessment": assessment})
     services.delete_assessment(assessment=assessment)
-    selectors.revoke_grant(request, assessment)
+    grants.revoke_grant(request, assessment)
     messages.success(request, _("Le positionnement a été supprimé définitivement."))
     return redirect("assessments:list")
 

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from grille.core.charts import RadarSeries
-from grille.frameworks.charts import situation_radar
+from grille.core.access import private
+from grille.frameworks.charts import situation_radar, situation_series
 from grille.frameworks.crosswalks import read_profile
 from grille.frameworks.selectors import get_crosswalk_from
 
 from . import selectors
-from .views import private
 
 
 @private
 @require_GET
-def read_through(request: HttpRequest, uuid, pk: int) -> HttpResponse:
+def read_through(request: HttpRequest, uuid: UUID, pk: int) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     crosswalk = get_crosswalk_from(assessment.version_id, pk)
     if crosswalk is None:
@@ -27,7 +28,10 @@ def read_through(request: HttpRequest, uuid, pk: int) -> HttpResponse:
     reading = read_profile(crosswalk, {s.practice.code: s.value for s in profile.practices})
     radar = situation_radar(
         reading.target,
-        [RadarSeries(label=_("Ce positionnement, lu dans l'autre version"), values=[s.mean for s in reading.situations])],
+        [situation_series(
+            reading.target, {s.situation.code: s.mean for s in reading.situations},
+            label=_("Ce positionnement, lu dans l'autre version"),
+        )],
         chart_id="crosswalk-radar",
         title=_("Profil lu selon les situations de « %(version)s »") % {"version": crosswalk.target},
         max_value=reading.max_value,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,20 +11,22 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from grille.organisations.enums import StructureType
+from grille.core.access import private
+from grille.core.enums import StructureType
 
-from . import peers, selectors, services
+from . import grants, peers, permissions, selectors, services
 from .forms import PeerJoinForm
-from .views import _profile_context, private
+from .models import Assessment
+from .views import _profile_context
 
 
-def _profile_anchor(assessment) -> str:
+def _profile_anchor(assessment: Assessment) -> str:
     return reverse("assessments:profile", args=[assessment.uuid]) + "#pairs"
 
 
 @private
 @require_POST
-def join(request: HttpRequest, uuid) -> HttpResponse:
+def join(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     form = PeerJoinForm(request.POST)
     status = 400
@@ -48,7 +52,7 @@ def join(request: HttpRequest, uuid) -> HttpResponse:
 
 @private
 @require_POST
-def leave(request: HttpRequest, uuid) -> HttpResponse:
+def leave(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     if peers.leave_benchmark(assessment=assessment):
         messages.success(request, _("Votre positionnement est retiré de la comparaison entre pairs : il n'y compte plus."))
@@ -59,7 +63,7 @@ def leave(request: HttpRequest, uuid) -> HttpResponse:
 
 @private
 @require_GET
-def comparison(request: HttpRequest, uuid) -> HttpResponse:
+def comparison(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     share = peers.get_peer_share(assessment)
     context = {
@@ -73,10 +77,10 @@ def comparison(request: HttpRequest, uuid) -> HttpResponse:
         context["error"] = _("Ce type de structure n'existe pas : choisissez l'un des filtres proposés.")
         return render(request, "assessments/peers.html", context, status=400)
     structure_type = None if requested == peers.ALL_PEERS else requested
-    if structure_type and (share is None or share.structure_type != structure_type):
+    if structure_type and not permissions.can_compare_with_type(share, structure_type):
         context["error"] = _("Vous pouvez vous comparer à l'ensemble des pairs ou à ceux de votre type de structure.")
         return render(request, "assessments/peers.html", context, status=400)
     context["comparison"] = peers.peer_comparison(
-        assessment, structure_type=structure_type, own_uuids=selectors.granted_uuids(request)
+        assessment, structure_type=structure_type, own_uuids=grants.granted_uuids(request)
     )
     return render(request, "assessments/peers.html", context)

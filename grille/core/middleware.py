@@ -2,6 +2,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from .access import is_private
+
 # No inline script or style anywhere, so the policy can stay strict.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -31,7 +33,7 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         # Pages about a person's answers must not linger in shared caches or the back-forward cache.
         # Every page seen signed in is someone's: their organisations' answers, their studies.
-        if getattr(request, "private_page", False) or _signed_in(request):
+        if is_private(request) or _signed_in(request):
             response.headers["Cache-Control"] = "no-store"
         return response
 

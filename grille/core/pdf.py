@@ -1,5 +1,7 @@
 """PDF documents printed by WeasyPrint from the same templates as the pages."""
 
+from typing import Any
+
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -7,7 +9,7 @@ from django.template.loader import render_to_string
 PDF_STYLESHEETS = ("grille/app.css", "grille/print.css")
 
 
-def render_pdf_bytes(request: HttpRequest, template: str, context: dict) -> bytes:
+def render_pdf_bytes(request: HttpRequest, template: str, context: dict[str, Any]) -> bytes:
     from weasyprint import CSS, HTML
     from weasyprint.urls import URLFetcher
 
@@ -15,10 +17,13 @@ def render_pdf_bytes(request: HttpRequest, template: str, context: dict) -> byte
     # Only local files and data: URLs: building a PDF never reaches the network.
     fetcher = URLFetcher(allowed_protocols=("file", "data"))
     stylesheets = [CSS(filename=finders.find(name), url_fetcher=fetcher) for name in PDF_STYLESHEETS]
-    return HTML(string=html, url_fetcher=fetcher).write_pdf(stylesheets=stylesheets)
+    pdf: bytes = HTML(string=html, url_fetcher=fetcher).write_pdf(stylesheets=stylesheets)
+    return pdf
 
 
-def render_pdf(request: HttpRequest, template: str, context: dict, *, filename: str) -> HttpResponse:
+def render_pdf(
+    request: HttpRequest, template: str, context: dict[str, Any], *, filename: str
+) -> HttpResponse:
     response = HttpResponse(render_pdf_bytes(request, template, context), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from ipaddress import ip_address
+from typing import Concatenate, ParamSpec, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -129,13 +130,13 @@ def client_ip(request: HttpRequest) -> str:
     every request comes from loopback: the client is then the last address that proxy appended
     to X-Forwarded-For. From any other peer the header is the client's own say, so it is ignored.
     """
-    remote = request.META.get("REMOTE_ADDR", "")
+    remote: str = request.META.get("REMOTE_ADDR", "")
     try:
         behind_local_proxy = ip_address(remote).is_loopback
     except ValueError:
         behind_local_proxy = False
     if behind_local_proxy:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
         if forwarded:
             return forwarded
     return remote
@@ -154,13 +155,18 @@ def too_many_attempts(request: HttpRequest, exc: RateLimited, message: str) -> H
     return response
 
 
-def counts_unknown_links(limit: RateLimit):
+P = ParamSpec("P")
+R = TypeVar("R", bound=HttpRequest)
+View = Callable[Concatenate[R, P], HttpResponse]
+
+
+def counts_unknown_links(limit: RateLimit) -> Callable[[View[R, P]], View[R, P]]:
     """Decorate a view reached by a secret link: its 404 (an unknown link) counts against the
     client's address, and an address past `limit` is refused (429) before the link is even read."""
 
-    def decorate(view):
+    def decorate(view: View[R, P]) -> View[R, P]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: R, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
             ip = client_ip(request)
             try:
                 limit.check(ip)

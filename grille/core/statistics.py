@@ -3,7 +3,7 @@
 Pure functions, no Django, no loop over respondents: counts per level, sums and sums of squares
 come in, numbers come out. Levels are the ordinal « Niveau de pratique » (0–3); the answers
 « Non concerné·e » are left out by the caller before anything reaches this module. What may be
-shown is decided by `suppression.py`, not here.
+shown is decided by `grille.disclosure`, not here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -22,6 +22,9 @@ from scipy import special, stats
 MANN_WHITNEY_TEST_NAME = (
     "Mann–Whitney U (approximation normale, correction de continuité et des ex-aequo)"
 )
+
+# A total from the database: SUM over integers, or over decimals and floats.
+Sum = int | float | Fraction | Decimal
 
 NO_ANSWER_REASON = "Une des deux vagues n'a aucune réponse : pas de comparaison possible."
 SINGLE_LEVEL_REASON = "Toutes les réponses sont au même niveau : pas de test possible."
@@ -92,7 +95,7 @@ def mean_ci(
     return float(mean) - half_width, float(mean) + half_width
 
 
-def _exact(value: numbers.Real | Decimal) -> Fraction:
+def _exact(value: Sum) -> Fraction:
     if isinstance(value, bool):
         raise ValueError("sums must be numbers, not booleans")
     if isinstance(value, numbers.Integral):
@@ -105,7 +108,7 @@ def _exact(value: numbers.Real | Decimal) -> Fraction:
 
 
 def mean_variance_from_sums(
-    n: int, total: numbers.Real | Decimal, total_squares: numbers.Real | Decimal
+    n: int, total: Sum, total_squares: Sum
 ) -> tuple[float, float]:
     """Mean and sample variance (ddof=1) from n, SUM(x) and SUM(x*x).
 
@@ -122,8 +125,8 @@ def mean_variance_from_sums(
 
 def mean_ci_from_sums(
     n: int,
-    total: numbers.Real | Decimal,
-    total_squares: numbers.Real | Decimal,
+    total: Sum,
+    total_squares: Sum,
     confidence: float = 0.95,
 ) -> MeanEstimate:
     """Mean, sample variance and Student t interval from n, SUM(x) and SUM(x*x)."""
@@ -136,8 +139,8 @@ def mean_ci_from_sums(
 
 
 def _levels_and_counts(counts: Mapping[int, int]) -> tuple[list[int], np.ndarray]:
-    levels = []
-    values = []
+    levels: list[int] = []
+    values: list[int] = []
     for level, count in counts.items():
         if isinstance(level, bool) or not isinstance(level, numbers.Real):
             raise ValueError(
@@ -152,37 +155,6 @@ def _levels_and_counts(counts: Mapping[int, int]) -> tuple[list[int], np.ndarray
         values.append(count)
     order = sorted(range(len(levels)), key=levels.__getitem__)
     return [levels[i] for i in order], np.array([values[i] for i in order], dtype=np.int64)
-
-
-def distribution_from_counts(
-    counts: Mapping[int, int], levels: Sequence[int] | None = None
-) -> np.ndarray:
-    """Counts aligned on a scale's levels, as an int64 array (0 for a level nobody chose).
-
-    `levels` defaults to 0 … the highest level present (the 0–3 scale when 3 was chosen).
-    A level outside `levels` is refused rather than dropped.
-    """
-    present, values = _levels_and_counts(counts)
-    if levels is None:
-        if present and min(present) < 0:
-            raise ValueError("negative levels need an explicit `levels`")
-        levels = range(int(max(present)) + 1) if present else range(0)
-    position = {level: index for index, level in enumerate(levels)}
-    unknown = [level for level in present if level not in position]
-    if unknown:
-        raise ValueError(f"levels {unknown} are not on the scale {list(levels)}")
-    distribution = np.zeros(len(position), dtype=np.int64)
-    if present:
-        np.add.at(distribution, [position[level] for level in present], values)
-    return distribution
-
-
-def level_shares(counts: Mapping[int, int]) -> dict[int, float]:
-    """Share of each level among the counted answers, by increasing level (all 0.0 if none)."""
-    levels, values = _levels_and_counts(counts)
-    total = int(values.sum())
-    shares = values / total if total else np.zeros(len(values))
-    return {level: float(share) for level, share in zip(levels, shares, strict=True)}
 
 
 def mann_whitney_from_counts(

@@ -3,26 +3,6 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from grille.frameworks.selectors import get_default_version, get_grid
-
-from .protection import figure_marks, protection_figures
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    version = get_default_version()
-    return render(request, "core/home.html", {"grid": get_grid(version) if version else None})
-
-
-def framework_page(request: HttpRequest) -> HttpResponse:
-    version = get_default_version()
-    if version is None:
-        return render(request, "core/no_framework.html", status=503)
-    return render(request, "core/framework_page.html", {"grid": get_grid(version)})
-
-
-def protection(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/protection.html", {"f": figure_marks(protection_figures())})
-
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(request, "core/error.html", {"message_key": "csrf"}, status=403)

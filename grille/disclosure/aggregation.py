@@ -20,15 +20,15 @@ Definitions, one each (docs/definitions-statistiques.md):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
-from grille.assessments.models import Answer
 from grille.frameworks import grid as g
 from grille.frameworks.models import Situation
 
@@ -64,9 +64,10 @@ def _tally(n: int | None, keys: int | None) -> Tally:
 
 
 def tally_groups(
-    answers: QuerySet[Answer], grid: g.Grid, *, by: str | None = None
+    answers: QuerySet[Any], grid: g.Grid, *, by: str | None = None
 ) -> dict[Hashable, GroupTallies]:
-    """The tallies of each group of `answers`, five queries whatever their number.
+    """The tallies of each group of `answers` (a queryset of assessments.Answer, which this shared
+    layer does not import), five queries whatever their number.
 
     `by` is a path from an answer to the value that splits it into groups (a segment); without
     it there is one group, under the key None. The caller chooses the positionings (released
@@ -75,7 +76,7 @@ def tally_groups(
     seg = {"seg": F(by)} if by else {}
     groups: dict[Hashable, GroupTallies] = defaultdict(GroupTallies)
 
-    def group(row: dict) -> GroupTallies:
+    def group(row: Mapping[str, Any]) -> GroupTallies:
         return groups[row.get("seg")]
 
     for row in (
@@ -89,16 +90,19 @@ def tally_groups(
     partnership_ids = [o.id for o in grid.carrying.options if o.partnership]
     wished = Q(wish__value__gt=0)
     partner = Q(carrying__in=partnership_ids)
-    for row in (
+    for practice in (
         answers.values("practice_id", **seg)
         .annotate(
-            wn=Count("id", filter=wished), wk=Sum(RECORD_KEY, filter=wished),
-            pn=Count("id", filter=partner), pk=Sum(RECORD_KEY, filter=partner),
+            wish_n=Count("id", filter=wished), wish_keys=Sum(RECORD_KEY, filter=wished),
+            partner_n=Count("id", filter=partner), partner_keys=Sum(RECORD_KEY, filter=partner),
         )
         .order_by()
     ):
-        group(row).wish[row["practice_id"]] = _tally(row["wn"], row["wk"])
-        group(row).partnership[row["practice_id"]] = _tally(row["pn"], row["pk"])
+        tallies = group(practice)
+        tallies.wish[practice["practice_id"]] = _tally(practice["wish_n"], practice["wish_keys"])
+        tallies.partnership[practice["practice_id"]] = _tally(
+            practice["partner_n"], practice["partner_keys"]
+        )
 
     people = answers.values(aid=F("assessment_id"), **seg).annotate(rk=Max(RECORD_KEY)).order_by()
     for segment, n, keys in _outer(people, ["seg"] if by else [], "COUNT(*), SUM(rk)"):
@@ -125,7 +129,7 @@ def tally_groups(
     return dict(groups)
 
 
-def _outer(inner: QuerySet, keys: list[str], aggregates: str) -> list[tuple]:
+def _outer(inner: QuerySet[Any, Any], keys: list[str], aggregates: str) -> list[tuple[Any, ...]]:
     """Group the rows of `inner` (one per person) by `keys` in the database; the first column of
     each result is the segment (None without one)."""
     try:
@@ -143,7 +147,9 @@ def _outer(inner: QuerySet, keys: list[str], aggregates: str) -> list[tuple]:
     return [(None, *row) for row in rows]
 
 
-def _scores(per_person: QuerySet, axis_of: dict[int, int], *, segmented: bool) -> list[tuple]:
+def _scores(
+    per_person: QuerySet[Any, Any], axis_of: dict[int, int], *, segmented: bool
+) -> list[tuple[Any, ...]]:
     """(0, segment, situation id, total, scored, people, keys) per situation score, then
     (1, segment, axis index, ...) per axis score, in one statement over the per-person rows."""
     try:

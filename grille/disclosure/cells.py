@@ -77,6 +77,13 @@ class Cell:
         return cls(value=None, suppressed=True, reason=reason)
 
     @property
+    def number(self) -> int | float:
+        """The value of a shown figure, to compute with; asking a cell without one is a bug."""
+        if self.value is None:
+            raise ValueError("this cell holds no value")
+        return self.value
+
+    @property
     def display(self) -> int | float | str | None:
         """The value to print (left to the template to localise), or « s » when suppressed."""
         return SUPPRESSED_MARK if self.suppressed else self.value

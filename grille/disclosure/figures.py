@@ -2,7 +2,7 @@
 
 The page explains thresholds, noise and batches in plain French; each number it gives comes from
 here, and each value here is imported from where it is enforced (the disclosure layer, its
-perturbation table, the pools of the apps), so that the page cannot say one thing while the code
+perturbation table, the pool policy that the apps apply), so that the page cannot say one thing while the code
 does another.
 """
 
@@ -14,11 +14,9 @@ from django.template.defaultfilters import floatformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from grille.assessments.peers import POOL_BATCH
-from grille.disclosure.cells import DEFAULT_THRESHOLD, MIN_THRESHOLD
-from grille.disclosure.ptable import PerturbationTable, default_ptable
-from grille.organisations.pools import ANONYMOUS_BATCH, ANONYMOUS_MIN
-from grille.studies.queries import MAX_QUESTIONS
+from .cells import DEFAULT_THRESHOLD, MIN_THRESHOLD
+from .policy import ANONYMOUS_BATCH, ANONYMOUS_MIN, MAX_QUESTIONS, POOL_BATCH
+from .ptable import PerturbationTable, default_ptable
 
 # A count the page takes as an example of what the noise does to a large cell.
 EXAMPLE_COUNT = 80
@@ -65,7 +63,7 @@ def _figure(name: str, value: int | float) -> SafeString:
     return format_html('<span class="figure" data-figure="{}">{}</span>', name, shown)
 
 
-def figure_marks(figures: ProtectionFigures) -> dict[str, SafeString]:
+def figure_marks(figures: ProtectionFigures) -> dict[str, str]:
     """Each figure as it is printed in the page, by the name the template uses."""
     return {
         "default_k": _figure("default-k", figures.default_k),

@@ -11,6 +11,7 @@ import bisect
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -39,7 +40,7 @@ class PerturbationTable:
         return result
 
 
-def parse_ptable(data: dict) -> PerturbationTable:
+def parse_ptable(data: dict[str, Any]) -> PerturbationTable:
     """Check a table's data and build it; raise ValueError naming the faulty row."""
     max_noise = int(data["max_noise"])
     variance = float(data["variance"])

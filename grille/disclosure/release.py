@@ -21,21 +21,26 @@ transaction. `published` fails closed: a pool that lost a released contribution 
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from .models import PoolRelease, ReleasedAssessment
 
+# A pool's contributions: any model with a `released` flag and an `assessment_id`.
+M = TypeVar("M", bound=Model)
 
-def _state(key: str, eligible: QuerySet) -> PoolRelease:
+
+def _state(key: str, eligible: QuerySet[M]) -> PoolRelease:
     state, _created = PoolRelease.objects.select_for_update().get_or_create(
         key=key, defaults={"released_count": eligible.filter(released=True).count()}
     )
     return state
 
 
-def settle(key: str, eligible: QuerySet, *, batch: int) -> bool:
+def settle(key: str, eligible: QuerySet[M], *, batch: int) -> bool:
     """Withhold the pool after a departure; release it once `batch` brand-new contributions wait.
     True when it released."""
     with transaction.atomic():
@@ -64,7 +69,7 @@ def settle(key: str, eligible: QuerySet, *, batch: int) -> bool:
         return True
 
 
-def published(key: str, eligible: QuerySet) -> QuerySet | None:
+def published(key: str, eligible: QuerySet[M]) -> QuerySet[M] | None:
     """The released contributions of a pool, or None while it is withheld after a departure."""
     released = eligible.filter(released=True)
     state = PoolRelease.objects.filter(key=key).values_list("released_count", "withheld").first()
@@ -73,6 +78,6 @@ def published(key: str, eligible: QuerySet) -> QuerySet | None:
     return released
 
 
-def pending_count(eligible: QuerySet) -> int:
+def pending_count(eligible: QuerySet[M]) -> int:
     """Contributions waiting for the next release."""
     return eligible.filter(released=False).count()

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,19 +18,19 @@ from .models import (
 from .services import FrameworkFileError, publish_framework_version
 
 
-class PublishedReadOnlyMixin:
+class PublishedReadOnlyAdmin(admin.ModelAdmin):
     """A published version and everything in it is frozen: answers point at it."""
 
-    def _version_of(self, obj):
+    def _version_of(self, obj: models.Model) -> FrameworkVersion | None:
         return obj if isinstance(obj, FrameworkVersion) else getattr(obj, "version", None)
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         version = self._version_of(obj) if obj is not None else None
         if version is not None and version.is_published:
             return False
         return super().has_change_permission(request, obj)
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         version = self._version_of(obj) if obj is not None else None
         if version is not None and version.is_published:
             return False
@@ -48,7 +49,7 @@ class FrameworkAdmin(admin.ModelAdmin):
 
 
 @admin.register(FrameworkVersion)
-class FrameworkVersionAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
+class FrameworkVersionAdmin(PublishedReadOnlyAdmin):
     list_display = ["framework", "code", "title", "status", "published_at"]
     list_filter = ["status", "framework"]
     # Publishing goes through the « Publier » action only: it checks the version and freezes it.
@@ -57,7 +58,7 @@ class FrameworkVersionAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
     actions = ["publish"]
 
     @admin.action(description=gettext_lazy("Publier"), permissions=["change"])
-    def publish(self, request: HttpRequest, queryset) -> None:
+    def publish(self, request: HttpRequest, queryset: QuerySet[FrameworkVersion]) -> None:
         for version in queryset.select_related("framework"):
             try:
                 publish_framework_version(version=version)
@@ -70,19 +71,19 @@ class FrameworkVersionAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Axis)
-class AxisAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
+class AxisAdmin(PublishedReadOnlyAdmin):
     list_display = ["label", "code", "version", "position"]
     list_filter = ["version"]
 
 
 @admin.register(Situation)
-class SituationAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
+class SituationAdmin(PublishedReadOnlyAdmin):
     list_display = ["code", "label", "description", "axis", "version"]
     list_filter = ["version"]
 
 
 @admin.register(Practice)
-class PracticeAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
+class PracticeAdmin(PublishedReadOnlyAdmin):
     list_display = ["code", "label", "situation", "version"]
     list_filter = ["version"]
     search_fields = ["label", "code"]
@@ -94,7 +95,7 @@ class DimensionOptionInline(admin.TabularInline):
 
 
 @admin.register(Dimension)
-class DimensionAdmin(PublishedReadOnlyMixin, admin.ModelAdmin):
+class DimensionAdmin(PublishedReadOnlyAdmin):
     list_display = ["label", "code", "role", "version"]
     list_filter = ["version"]
     inlines = [DimensionOptionInline]

@@ -43,7 +43,7 @@ class Dimension:
         return self._by_code.get(code)
 
     def option_by_id(self, option_id: int | None) -> Option | None:
-        return self._by_id.get(option_id)
+        return None if option_id is None else self._by_id.get(option_id)
 
     @cached_property
     def max_value(self) -> int:

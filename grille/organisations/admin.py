@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import ActionItem, Decision, Invitation, Membership, Organisation, Share
 
@@ -30,7 +31,7 @@ class ShareAdmin(admin.ModelAdmin):
     readonly_fields = ["organisation", "user", "assessment", "mode", "consent_version", "shared_at", "withdrawn_at"]
     list_select_related = ["organisation", "user"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 

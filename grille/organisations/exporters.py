@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
+from django.db.models import TextChoices
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from grille.core.exporters import Exporter, Sheet
+from grille.core.tabular.writing import Exporter, Sheet
 
 from .enums import ActionStatus, DecisionMode, PartnerType
 from .models import ActionItem, Decision, Organisation
@@ -27,7 +28,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def choice_label(choices, value: str) -> str:
+def choice_label(choices: type[TextChoices], value: str) -> str:
     """The label of a stored choice; a value no longer in the enum is shown as is."""
     try:
         return str(choices(value).label)
@@ -91,7 +92,7 @@ class TeamExporter(Exporter):
 
     def about_sheet(self) -> Sheet:
         team_map, grid = self.team_map, self.team_map.grid
-        rows = [
+        rows: list[list[object]] = [
             [_("Structure"), self.organisation.name],
             [_("Grille"), f"{grid.title} ({_('version')} {grid.version_code})"],
             [_("Date de l'export"), self.now],

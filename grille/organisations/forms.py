@@ -1,5 +1,11 @@
+from collections.abc import Iterable
+from typing import Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from grille.core.enums import StructureType
+from grille.frameworks import grid as g
 
 from .enums import (
     ActionStatus,
@@ -7,10 +13,9 @@ from .enums import (
     PartnerType,
     Role,
     ShareMode,
-    StructureType,
     TerritoryType,
 )
-from .models import NAME_MAX, NOTE_MAX
+from .models import NAME_MAX, NOTE_MAX, Membership
 
 
 class OrganisationForm(forms.Form):
@@ -61,10 +66,12 @@ class ActionForm(forms.Form):
     due_date = forms.DateField(label=_("Échéance (facultatif)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     status = forms.ChoiceField(label=_("Statut"), choices=ActionStatus.choices, initial=ActionStatus.TODO)
 
-    def __init__(self, *args, grid, members, **kwargs):
+    def __init__(self, *args: Any, grid: g.Grid, members: Iterable[Membership], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practices"].choices = [(p.code, f"{p.code} {p.label}") for p in grid.practices]
-        self.fields["owner"].choices = [("", "—")] + [(m.pk, str(m.user)) for m in members]
+        practices = cast(forms.MultipleChoiceField, self.fields["practices"])
+        practices.choices = [(p.code, f"{p.code} {p.label}") for p in grid.practices]
+        owner = cast(forms.TypedChoiceField, self.fields["owner"])
+        owner.choices = [("", "—")] + [(m.pk, str(m.user)) for m in members]
 
 
 class StatusForm(forms.Form):

@@ -6,12 +6,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grille.assessments.models import Assessment
+from grille.core.enums import StructureType
 from grille.frameworks.models import FrameworkVersion, Practice
 
-from .enums import ActionStatus, DecisionMode, Role, ShareMode, StructureType, TerritoryType
+from .enums import ActionStatus, DecisionMode, Role, ShareMode, TerritoryType
 
 NAME_MAX = 200
 NOTE_MAX = 4000
+EMAIL_MAX = 254  # EmailField's default, named for the service that checks it
 
 
 class Organisation(models.Model):
@@ -52,7 +54,7 @@ class Membership(models.Model):
 
 class Invitation(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
-    email = models.EmailField(_("adresse e-mail"), blank=True)
+    email = models.EmailField(_("adresse e-mail"), max_length=EMAIL_MAX, blank=True)
     token_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -22,16 +22,10 @@ from django.db.models import QuerySet
 
 from grille.assessments.models import Assessment
 from grille.disclosure import release
-from grille.disclosure.cells import DEFAULT_THRESHOLD
+from grille.disclosure.policy import ANONYMOUS_BATCH
 
 from .enums import ShareMode
 from .models import Organisation, Share
-
-# The anonymous pool changes by at least ANONYMOUS_BATCH brand-new shares at a time, and is shown
-# only from ANONYMOUS_MIN people on, its cells under the same threshold: at 3, a pool read by two
-# accounts of one person told the third's levels far more often than chance (the attack tests).
-ANONYMOUS_BATCH = 3
-ANONYMOUS_MIN = DEFAULT_THRESHOLD
 
 
 def pool_key(organisation: Organisation) -> str:

@@ -9,9 +9,8 @@ from datetime import date, datetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grille.core.charts import RadarSeries
 from grille.frameworks import grid as g
-from grille.frameworks.charts import situation_radar
+from grille.frameworks.charts import situation_radar, situation_series
 
 from .enums import ActionStatus, DecisionMode
 from .exporters import choice_label, ordered_decisions, partner_type_labels
@@ -51,11 +50,12 @@ class ActionRow:
 
 
 def team_radar(team_map: TeamMap, *, chart_id: str) -> str:
-    """The team's mean level per situation; empty when there is nothing to draw."""
+    """The radar of the team page, the workshop and the team PDF: the team's mean level per
+    situation; empty when there is nothing to draw."""
     if not team_map.contribution_count:
         return ""
     grid = team_map.grid
-    series = [RadarSeries(label=_("Équipe"), values=[team_map.situation_means.get(s.code) for s in grid.situations])]
+    series = [situation_series(grid, team_map.situation_means, label=_("Équipe"))]
     return situation_radar(grid, series, chart_id=chart_id, title=_("Profil de l'équipe par situation professionnelle"))
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.db.models import Count, F, QuerySet
 from django.http import Http404
 
 from grille.assessments.enums import AssessmentStatus
 from grille.assessments.models import Assessment
+from grille.core.users import AnyUser
 
 from .models import (
     ActionItem,
@@ -19,14 +22,14 @@ from .models import (
 )
 
 
-def memberships_for(user) -> QuerySet[Membership]:
+def memberships_for(user: AnyUser) -> QuerySet[Membership]:
     """The caller's memberships, with their organisation."""
     if not user.is_authenticated:
         return Membership.objects.none()
     return Membership.objects.filter(user=user).select_related("organisation", "organisation__version")
 
 
-def get_membership(user, organisation_uuid) -> Membership:
+def get_membership(user: AnyUser, organisation_uuid: UUID | str) -> Membership:
     """The caller's membership of this organisation, or 404 for anyone else (outsiders and removed members)."""
     try:
         return memberships_for(user).get(organisation__uuid=organisation_uuid)
@@ -34,7 +37,7 @@ def get_membership(user, organisation_uuid) -> Membership:
         raise Http404 from None
 
 
-def list_organisations_for(user) -> QuerySet[Membership]:
+def list_organisations_for(user: AnyUser) -> QuerySet[Membership]:
     return memberships_for(user).annotate(
         member_count=Count("organisation__memberships", distinct=True),
     ).order_by("organisation__name")

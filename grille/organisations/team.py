@@ -31,20 +31,20 @@ from grille.core.statistics import mean_variance_from_sums
 from grille.disclosure import release
 from grille.disclosure.aggregation import GroupTallies, person_score, tally_groups
 from grille.disclosure.cells import EMPTY, Cell
+from grille.disclosure.policy import ANONYMOUS_BATCH, ANONYMOUS_MIN
 from grille.disclosure.protect import GroupFigures, publish_group
 from grille.frameworks import grid as g
 from grille.frameworks.selectors import get_grid
 
 from .enums import ShareMode
 from .models import Organisation, Share
-from .pools import ANONYMOUS_BATCH, ANONYMOUS_MIN, team_pool
+from .pools import team_pool
 
 __all__ = ["ANONYMOUS_BATCH", "ANONYMOUS_MIN", "Contributor", "PracticeStats", "TeamMap", "build_team_map"]
 
 
 @dataclass(frozen=True)
 class Contributor:
-    share_id: int
     assessment_id: int
     name: str
 
@@ -211,7 +211,7 @@ def build_team_map(organisation: Organisation) -> TeamMap:
     grid = get_grid(organisation.version_id)
     named_shares = _active_shares(organisation).filter(mode=ShareMode.NAMED)
     named = list(named_shares.select_related("user").order_by("user__display_name", "user__email"))
-    contributors = [Contributor(s.pk, s.assessment_id, str(s.user)) for s in named]
+    contributors = [Contributor(s.assessment_id, str(s.user)) for s in named]
 
     matrix: dict[tuple[int, int], dict] = {}
     levels_of: dict[int, dict[str, list[int]]] = {c.assessment_id: {} for c in contributors}

@@ -10,9 +10,11 @@ from a group one condition wider.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import combinations
+from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -276,7 +278,8 @@ def _add_comparison(
     # True sizes of each segment and of every wider group, in one query.
     subsets = [frozenset(c) for r in range(len(filters) + 1) for c in combinations(filters, r)]
     on_answer = {code: _has(question_ids[code], option, "respondent_id") for code, option in filters.items()}
-    rows = (
+    # One column per subset, named at run time: rows read as plain mappings.
+    rows: Iterable[Mapping[str, Any]] = (
         ProfileAnswer.objects.filter(question=question, respondent__in=released)
         .values("option")
         .annotate(**{

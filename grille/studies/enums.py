@@ -1,3 +1,5 @@
+from typing import TypedDict
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -22,7 +24,14 @@ REGIONS = [
     ("guy", "Guyane"), ("mar", "Martinique"), ("may", "Mayotte"), ("reu", "La Réunion"),
 ]
 
-DEFAULT_PROFILE_QUESTIONS = [
+class DefaultQuestion(TypedDict):
+    code: str
+    label: str
+    kind: str
+    options: list[tuple[str, str]]
+
+
+DEFAULT_PROFILE_QUESTIONS: list[DefaultQuestion] = [
     {
         "code": "structure", "label": "Type de structure", "kind": "single",
         "options": [

@@ -11,8 +11,9 @@ Aggregates: exactly the figures the dashboard shows, suppressed cells written «
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import islice
 
 from django.utils import timezone
@@ -20,7 +21,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from grille.assessments.models import Answer
-from grille.core.exporters import Exporter, Sheet
+from grille.core.tabular.writing import Exporter, Sheet
 from grille.disclosure.cells import SUPPRESSED_MARK, Cell
 from grille.disclosure.labels import protection_note
 from grille.frameworks import grid as g
@@ -48,7 +49,7 @@ def _stem(campaign: Campaign) -> str:
     return f"{stem}-{campaign.wave_year}" + ("-donnees-fictives" if campaign.synthetic else "")
 
 
-def _values_text(pairs) -> str:
+def _values_text(pairs: Iterable[tuple[object, object]]) -> str:
     return " ; ".join(f"{code} = {label}" for code, label in pairs)
 
 
@@ -82,8 +83,6 @@ class MicrodataExporter(Exporter):
         self.grid: g.Grid = get_grid(campaign.version_id)
         self.questions = list(ProfileQuestion.objects.filter(campaign=campaign).order_by("position", "id"))
         self.filename = f"microdonnees-{_stem(campaign)}"
-        # Grid.practices builds a new tuple on each access: once here, not once per row.
-        self.practices = self.grid.practices
         self.variables = self._variables()
         self._options = {
             role: {o.id: o for o in self.grid.dimensions[role].options} for role in ("level", "wish", "carrying")
@@ -175,7 +174,7 @@ class MicrodataExporter(Exporter):
             yield from self._chunk_rows(chunk)
 
     def _chunk_rows(self, chunk: list[tuple]) -> Iterator[list]:
-        practices, options = self.practices, self._options
+        practices, options = self.grid.practices, self._options
         answers: dict[int, dict[int, tuple]] = defaultdict(dict)
         for assessment_id, practice_id, level_id, wish_id, carrying_id in (
             Answer.objects.filter(assessment_id__in=[r[3] for r in chunk])
@@ -223,10 +222,6 @@ class MicrodataExporter(Exporter):
 
 # --- Aggregates ------------------------------------------------------------------------------
 
-def _cell(cell: Cell):
-    return SUPPRESSED_MARK if cell.suppressed else cell.value
-
-
 def _rounded(value: float | None, digits: int = MEAN_DIGITS) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -243,7 +238,7 @@ def _share(cell: Cell, total: Cell) -> float | str | None:
         return SUPPRESSED_MARK
     if not total.value:
         return None
-    return round(100 * cell.value / total.value, SHARE_DIGITS)
+    return round(100 * cell.number / total.value, SHARE_DIGITS)
 
 
 def filter_labels(campaign: Campaign, filters: dict[str, str]) -> list[str]:
@@ -264,7 +259,7 @@ class AggregatesExporter(Exporter):
 
     csv_sheet = "pratiques"
 
-    def __init__(self, campaign: Campaign, dashboard: Dashboard, *, now=None):
+    def __init__(self, campaign: Campaign, dashboard: Dashboard, *, now: datetime | None = None):
         self.campaign = campaign
         self.dashboard = dashboard
         self.now = now or timezone.now()
@@ -276,7 +271,7 @@ class AggregatesExporter(Exporter):
         yield self.mean_sheet(_("Axes"), "axes", _("Axe"), self.dashboard.axes)
         yield self.practices_sheet()
         if self.dashboard.compare is not None:
-            yield self.segments_sheet()
+            yield self.segments_sheet(self.dashboard.compare)
 
     def _notes(self, width: int) -> list[list]:
         pad = [""] * (width - 1)
@@ -346,20 +341,20 @@ class AggregatesExporter(Exporter):
         def rows() -> Iterator[list]:
             for row in self.dashboard.practices:
                 yield [
-                    row.practice.code, row.practice.label, row.practice.situation_code, _cell(row.answered),
-                    *(_cell(cell) for _option, cell in row.levels),
+                    row.practice.code, row.practice.label, row.practice.situation_code, row.answered.display,
+                    *(cell.display for _option, cell in row.levels),
                     *(_share(cell, row.answered) for _option, cell in row.levels),
-                    _cell(row.wish), _cell(row.partnership), *_mean_cells(row.mean),
+                    row.wish.display, row.partnership.display, *_mean_cells(row.mean),
                 ]
             yield from self._notes(len(header))
 
         return Sheet(_("Pratiques"), header, rows(), name="pratiques", widths=[8, 50, 9, 10])
 
-    def segments_sheet(self) -> Sheet:
+    def segments_sheet(self, compare: ProfileQuestion) -> Sheet:
         dashboard = self.dashboard
         situations = dashboard.grid.situations
         header = [
-            dashboard.compare.label, _("Répondants"),
+            compare.label, _("Répondants"),
             *(_("Moyenne %(code)s. %(label)s") % {"code": s.code, "label": s.label} for s in situations),
         ]
 
@@ -379,7 +374,7 @@ class AggregatesExporter(Exporter):
         return Sheet(_("Segments"), header, rows(), name="segments", widths=[40, 12])
 
 
-def _segment_mean(mean: MeanCell | None):
+def _segment_mean(mean: MeanCell | None) -> float | str | None:
     if mean is None:
         return None
     return SUPPRESSED_MARK if mean.suppressed else _rounded(mean.mean)

@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -6,12 +8,13 @@ from grille.frameworks.enums import VersionStatus
 from grille.frameworks.models import FrameworkVersion
 
 from .enums import QuestionKind, WaveFormat
+from .models import CAMPAIGN_NAME_MAX
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 class CampaignForm(forms.Form):
-    name = forms.CharField(label=_("Nom de la campagne"), max_length=200)
+    name = forms.CharField(label=_("Nom de la campagne"), max_length=CAMPAIGN_NAME_MAX)
     wave_year = forms.IntegerField(label=_("Vague (année)"), min_value=2000, max_value=2100)
     version = forms.ModelChoiceField(label=_("Version de la grille"), queryset=FrameworkVersion.objects.none(), empty_label=None)
     opens_at = forms.DateTimeField(label=_("Ouverture (heure de Paris)"), widget=DATETIME_INPUT)
@@ -22,10 +25,10 @@ class CampaignForm(forms.Form):
         label=_("Seuil de diffusion k (aucun chiffre sur moins de k répondants)"), min_value=MIN_THRESHOLD, max_value=100, initial=5,
     )
 
-    def __init__(self, *args, with_version: bool = True, **kwargs):
+    def __init__(self, *args: Any, with_version: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if with_version:
-            self.fields["version"].queryset = FrameworkVersion.objects.filter(status=VersionStatus.PUBLISHED).select_related("framework")
+            cast(forms.ModelChoiceField, self.fields["version"]).queryset = FrameworkVersion.objects.filter(status=VersionStatus.PUBLISHED).select_related("framework")
         else:
             del self.fields["version"]
             del self.fields["wave_year"]

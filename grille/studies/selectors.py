@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from grille.assessments.enums import AssessmentStatus
+from grille.core.users import AnyUser
 
 from .models import Campaign, Invitee, ProfileQuestion, Respondent
 
 
-def campaigns_for(user) -> QuerySet[Campaign]:
+def campaigns_for(user: AnyUser) -> QuerySet[Campaign]:
     if not user.is_authenticated:
         return Campaign.objects.none()
     return Campaign.objects.filter(analysts=user).select_related("version", "version__framework")
 
 
-def get_campaign_for(user, uuid) -> Campaign:
+def get_campaign_for(user: AnyUser, uuid: UUID | str) -> Campaign:
     """A campaign the caller analyses, or 404 for anyone else."""
     try:
         return campaigns_for(user).get(uuid=uuid)
@@ -24,7 +27,7 @@ def get_campaign_for(user, uuid) -> Campaign:
         raise Http404 from None
 
 
-def list_campaigns_for(user) -> QuerySet[Campaign]:
+def list_campaigns_for(user: AnyUser) -> QuerySet[Campaign]:
     return campaigns_for(user).annotate(
         started=Count("respondents", distinct=True),
         completed=Count("respondents", filter=Q(respondents__assessment__status=AssessmentStatus.SUBMITTED), distinct=True),

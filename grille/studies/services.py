@@ -2,36 +2,44 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.encoding import force_bytes
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from grille.assessments.enums import AssessmentStatus
 from grille.assessments.models import Assessment
 from grille.assessments.services import start_assessment
-from grille.core.tokens import hash_token, new_token
+from grille.core.links import absolute_url
+from grille.core.tabular.reading import ImportFileError
+from grille.core.tokens import accepted_keys, derived_token, hash_token, new_token, token_text
+from grille.core.users import User
 from grille.disclosure.cells import MIN_THRESHOLD
-from grille.frameworks.models import FrameworkVersion
-from grille.frameworks.selectors import get_grid
+from grille.frameworks.crosswalks import CrosswalkFileError, UnknownCodeMessages, load_crosswalk
+from grille.frameworks.enums import VersionStatus
+from grille.frameworks.models import CROSSWALK_NAME_MAX, FrameworkVersion, Practice
+from grille.frameworks.services import content_hash, load_framework_version
 
 from . import importers
 from .enums import DEFAULT_PROFILE_QUESTIONS, QuestionKind
 from .models import (
     Campaign,
     ConsentText,
-    CrosswalkLink,
     Invitee,
     MicrodataDownload,
     PreviousWave,
@@ -40,6 +48,7 @@ from .models import (
     Respondent,
     WaveItem,
 )
+from .permissions import can_run_studies
 from .pools import settle_campaign
 
 PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -67,10 +76,6 @@ class ImportRefused(StudyError):
         self.errors = errors
 
 
-def can_run_studies(user) -> bool:
-    return user.is_authenticated and user.has_perm("studies.run_studies")
-
-
 def _check_dates_and_threshold(opens_at: datetime, closes_at: datetime, threshold: int) -> None:
     if closes_at <= opens_at:
         raise StudyError(_("La date de clôture doit être postérieure à la date d'ouverture."))
@@ -82,7 +87,7 @@ def _check_dates_and_threshold(opens_at: datetime, closes_at: datetime, threshol
 
 @transaction.atomic
 def create_campaign(
-    *, user, name: str, wave_year: int, version: FrameworkVersion, opens_at: datetime, closes_at: datetime,
+    *, user: User | None, name: str, wave_year: int, version: FrameworkVersion, opens_at: datetime, closes_at: datetime,
     introduction: str = "", consent_text: str, threshold: int = 5, synthetic: bool = False,
 ) -> Campaign:
     """Create a campaign with the default profile questions; its creator becomes its analyst."""
@@ -110,17 +115,13 @@ def create_campaign(
     return campaign
 
 
-def can_download_microdata(user, campaign: Campaign) -> bool:
-    """Only the study lead downloads the pseudonymised microdata (DESIGN.md, privacy rules)."""
-    return user is not None and user.is_authenticated and campaign.lead_id == user.pk
-
-
 @transaction.atomic
-def record_microdata_download(*, campaign: Campaign, user, fmt: str, via: str) -> MicrodataDownload:
-    """Record one download of the microdata, before its first byte leaves: who, when, what."""
+def record_microdata_download(*, campaign: Campaign, user: User | None, fmt: str, via: str) -> MicrodataDownload:
+    """Record one download of the microdata, before its first byte leaves: who, when, what
+    (no one for the command line's export_campaign, run by whoever holds the server)."""
     rows = Respondent.objects.filter(campaign=campaign, assessment__status=AssessmentStatus.SUBMITTED).count()
     return MicrodataDownload.objects.create(
-        campaign=campaign, user=user, user_email=getattr(user, "email", "") or "", fmt=fmt, via=via, rows=rows,
+        campaign=campaign, user=user, user_email=user.email if user else "", fmt=fmt, via=via, rows=rows,
     )
 
 
@@ -147,7 +148,9 @@ def update_campaign(
 
 
 def current_consent(campaign: Campaign) -> ConsentText:
-    return ConsentText.objects.filter(campaign=campaign).order_by("-version").first()
+    """The wording respondents read now. A campaign has one from its creation on
+    (create_campaign writes the first in the same transaction)."""
+    return ConsentText.objects.filter(campaign=campaign).latest("version")
 
 
 def _options_from_lines(lines: str) -> list[list[str]]:
@@ -210,15 +213,40 @@ def delete_question(*, question: ProfileQuestion) -> None:
 
 # --- Respondents: invitations, open link, answers ------------------------------------------
 
-def _keyed(purpose: str, value: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+INVITEE_LINK_PURPOSE = "grille.studies.invitee"
+
+
+def _legacy_invitee_token(link_key: str, key: str | bytes) -> str:
+    # Links sent before they were salted were a raw HMAC of the key: still recognised, so that
+    # invitations already sent keep working. To remove once the campaigns that had invitees
+    # before then have closed.
+    return token_text(hmac.new(force_bytes(key), f"grille-invitee:{link_key}".encode(), hashlib.sha256).digest())
+
+
+def _accepted_invitee_tokens(link_key: str) -> Iterator[str]:
+    for key in accepted_keys():
+        yield derived_token(INVITEE_LINK_PURPOSE, link_key, key=key)
+        yield _legacy_invitee_token(link_key, key)
+
+
+def _current_invitee_token(link_key: str) -> str:
+    return derived_token(INVITEE_LINK_PURPOSE, link_key, key=settings.SECRET_KEY)
 
 
 def invitee_token(invitee: Invitee) -> str:
-    """The invitee's personal link token. Derived with the server's secret so that a reminder
-    carries the same link as the invitation, while only its hash is stored."""
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"grille-invitee:{invitee.link_key}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+    """The invitee's personal link token, derived from their link key with the server's secret so
+    that a reminder carries the same link as the invitation while only its hash is stored.
+
+    The link already sent is kept while the key it was made with is still accepted (SECRET_KEY or
+    one of SECRET_KEY_FALLBACKS). Once that key is dropped, that link no longer opens: a new one is
+    made with the current key and its hash stored, for the next e-mail."""
+    for token in _accepted_invitee_tokens(invitee.link_key):
+        if hash_token(token) == invitee.token_hash:
+            return token
+    token = _current_invitee_token(invitee.link_key)
+    invitee.token_hash = hash_token(token)
+    Invitee.objects.filter(pk=invitee.pk).update(token_hash=invitee.token_hash)
+    return token
 
 
 @dataclass(frozen=True)
@@ -233,7 +261,7 @@ def import_invitees(*, campaign: Campaign, raw: bytes) -> InviteeImportResult:
     """Add the e-mails of a CSV file as invitees; any invalid line refuses the whole file."""
     try:
         parsed = importers.parse_email_list(raw)
-    except importers.ImportFileError as exc:
+    except ImportFileError as exc:
         raise ImportRefused(str(exc), []) from exc
     if not parsed.ok:
         raise ImportRefused(
@@ -246,14 +274,14 @@ def import_invitees(*, campaign: Campaign, raw: bytes) -> InviteeImportResult:
         if email in existing:
             continue
         link_key = secrets.token_hex(32)
-        invitee = Invitee(campaign=campaign, email=email, link_key=link_key)
-        invitee.token_hash = hash_token(invitee_token(invitee))
-        new.append(invitee)
+        new.append(Invitee(
+            campaign=campaign, email=email, link_key=link_key, token_hash=hash_token(_current_invitee_token(link_key))
+        ))
     Invitee.objects.bulk_create(new, batch_size=1000)
     return InviteeImportResult(added=len(new), already_invited=len(parsed.emails) - len(new), lines=parsed.total_lines)
 
 
-def _completed_respondent(campaign: Campaign):
+def _completed_respondent(campaign: Campaign) -> QuerySet[Respondent]:
     return Respondent.objects.filter(
         campaign=campaign, link_key=OuterRef("link_key"), assessment__status=AssessmentStatus.SUBMITTED
     )
@@ -265,7 +293,7 @@ class SendReport:
     failed: int
 
 
-def _send(*, invitees: list[Invitee], link_for, template: str, subject: str, mark: str) -> SendReport:
+def _send(*, invitees: list[Invitee], template: str, subject: str, mark: str) -> SendReport:
     """Send one e-mail per invitee over one connection; each outcome is recorded on its own,
     so a failure is reported and can be retried without sending twice to the others."""
     sent = failed = 0
@@ -277,7 +305,8 @@ def _send(*, invitees: list[Invitee], link_for, template: str, subject: str, mar
         return SendReport(sent=0, failed=len(invitees))
     try:
         for invitee in invitees:
-            body = render_to_string(template, {"campaign": invitee.campaign, "url": link_for(invitee_token(invitee))})
+            url = absolute_url(reverse("studies:invited", args=[invitee_token(invitee)]))
+            body = render_to_string(template, {"campaign": invitee.campaign, "url": url})
             message = EmailMessage(subject, body, None, [invitee.email], connection=connection)
             try:
                 message.send()
@@ -292,16 +321,16 @@ def _send(*, invitees: list[Invitee], link_for, template: str, subject: str, mar
     return SendReport(sent=sent, failed=failed)
 
 
-def send_invitations(*, campaign: Campaign, link_for) -> SendReport:
+def send_invitations(*, campaign: Campaign) -> SendReport:
     """Send the invitation to everyone not yet reached (new invitees and failed sendings)."""
     invitees = list(Invitee.objects.filter(campaign=campaign, sent_at__isnull=True).select_related("campaign"))
     return _send(
-        invitees=invitees, link_for=link_for, template="studies/email_invitation.txt",
+        invitees=invitees, template="studies/email_invitation.txt",
         subject=_("Étude « %(name)s » : votre participation") % {"name": campaign.name}, mark="sent_at",
     )
 
 
-def send_reminders(*, campaign: Campaign, link_for) -> SendReport:
+def send_reminders(*, campaign: Campaign) -> SendReport:
     """Remind only those who were invited and have not submitted their answers."""
     invitees = list(
         Invitee.objects.filter(campaign=campaign, sent_at__isnull=False)
@@ -309,7 +338,7 @@ def send_reminders(*, campaign: Campaign, link_for) -> SendReport:
         .select_related("campaign")
     )
     return _send(
-        invitees=invitees, link_for=link_for, template="studies/email_reminder.txt",
+        invitees=invitees, template="studies/email_reminder.txt",
         subject=_("Rappel — étude « %(name)s »") % {"name": campaign.name}, mark="reminded_at",
     )
 
@@ -330,7 +359,12 @@ def revoke_open_link(*, campaign: Campaign) -> None:
 
 
 def find_invitee(raw: str) -> Invitee | None:
-    return Invitee.objects.select_related("campaign", "campaign__version").filter(token_hash=hash_token(raw)).first()
+    """The invitee whose personal link this is; None for an unknown link, or for one made with a
+    key that is no longer accepted."""
+    invitee = Invitee.objects.select_related("campaign", "campaign__version").filter(token_hash=hash_token(raw)).first()
+    if invitee is None or not any(constant_time_compare(raw, t) for t in _accepted_invitee_tokens(invitee.link_key)):
+        return None
+    return invitee
 
 
 def find_open_campaign(raw: str) -> Campaign | None:
@@ -351,7 +385,9 @@ def _pseudonym() -> str:
     return "R-" + "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(8))
 
 
-def start_response(*, campaign: Campaign, link_key: str, consent_version: int, owner=None) -> Respondent:
+def start_response(
+    *, campaign: Campaign, link_key: str, consent_version: int, owner: User | None = None
+) -> Respondent:
     """Record the consent and open the respondent's positioning (or return the one already open)."""
     _check_open(campaign)
     consent = current_consent(campaign)
@@ -377,10 +413,6 @@ def start_response(*, campaign: Campaign, link_key: str, consent_version: int, o
 def open_link_key() -> str:
     """A fresh key for someone answering through the open link."""
     return secrets.token_hex(32)
-
-
-def invitee_link_key(invitee: Invitee) -> str:
-    return invitee.link_key
 
 
 @transaction.atomic
@@ -424,58 +456,93 @@ def withdraw_response(*, respondent: Respondent) -> None:
 
 # --- Earlier waves and crosswalks ----------------------------------------------------------
 
+def _wave_framework_data(*, campaign: Campaign, name: str, year: int, items: Iterable[importers.WaveItem]) -> dict[str, Any]:
+    """An earlier wave as the content of a framework file, loaded as any référentiel is.
+
+    One axis and one situation hold its items as practices; it has no dimensions, so it can
+    be neither published nor answered: it is only read through a crosswalk. The framework is
+    the campaign's own, so that one campaign's table never changes another's comparison, and
+    the version's code comes from its content, so that importing the same wave again finds
+    the same version (and the table already loaded for it).
+    """
+    practices = [{"code": item.code, "label": item.label} for item in items]
+    data: dict[str, Any] = {
+        "framework": {"code": f"vagues-{campaign.uuid.hex}", "name": campaign.name, "publisher": ""},
+        "version": {
+            "code": "",
+            "title": f"{name} ({year})",
+            "source": "",
+            "source_date": None,
+            "status": str(VersionStatus.DRAFT),
+        },
+        "dimensions": [],
+        "axes": [
+            {
+                "code": "1",
+                "label": name,
+                "description": "",
+                "situations": [{"code": "1", "label": name, "description": "", "practices": practices}],
+            }
+        ],
+    }
+    data["version"]["code"] = f"{year}-{content_hash(data)[:12]}"
+    return data
+
+
 @transaction.atomic
 def import_previous_wave(*, campaign: Campaign, name: str, year: int, source_format: str, raw: bytes) -> PreviousWave:
-    """Import an earlier wave from CSV (microdata or aggregates); any error refuses the file."""
+    """Import an earlier wave from CSV (microdata or aggregates); any error refuses the file.
+
+    Its items become the practices of a framework version (:func:`_wave_framework_data`),
+    and the wave keeps its counts for each.
+    """
     parse = importers.parse_wave_microdata if source_format == "microdata" else importers.parse_wave_aggregates
     try:
-        data = parse(raw)
-    except importers.ImportFileError as exc:
+        parsed = parse(raw)
+    except ImportFileError as exc:
         raise ImportRefused(str(exc), []) from exc
-    if data.errors:
-        raise ImportRefused(_("Le fichier contient des lignes à corriger : rien n'a été importé."), data.errors)
-    if not data.items:
+    if parsed.errors:
+        raise ImportRefused(_("Le fichier contient des lignes à corriger : rien n'a été importé."), parsed.errors)
+    if not parsed.items:
         raise ImportRefused(_("Le fichier ne contient aucun item."), [])
-    too_long = [code for code, item in data.items.items() if len(code) > 60 or len(item.label or "") > 300]
+    too_long = [code for code, item in parsed.items.items() if len(code) > 60 or len(item.label or "") > 300]
     if too_long:
         raise ImportRefused(
             _("Codes d'items de 60 caractères au plus, libellés de 300 au plus : %(code)s.") % {"code": too_long[0][:80]}, []
         )
+    name = name.strip() or str(year)
+    data = _wave_framework_data(campaign=campaign, name=name, year=year, items=parsed.items.values())
+    version = load_framework_version(data=data).version
+    practices = dict(Practice.objects.filter(version=version).values_list("code", "id"))
     wave = PreviousWave.objects.create(
-        campaign=campaign, name=name.strip() or str(year), year=year, source_format=source_format,
-        respondents=data.respondents,
+        campaign=campaign, name=name, year=year, source_format=source_format, version=version,
+        respondents=parsed.respondents,
     )
     WaveItem.objects.bulk_create(
-        WaveItem(wave=wave, code=item.code, label=item.label or "", counts={str(k): v for k, v in item.counts.items()})
-        for item in data.items.values()
+        WaveItem(wave=wave, practice_id=practices[item.code], counts={str(k): v for k, v in item.counts.items()})
+        for item in parsed.items.values()
     )
     return wave
 
 
-@transaction.atomic
-def import_crosswalk(*, wave: PreviousWave, raw: bytes) -> int:
-    """Replace the wave's correspondence table with the file's; returns the number of links."""
+def import_crosswalk(*, wave: PreviousWave, raw: bytes, filename: str = "") -> int:
+    """Replace the table through which the campaign's grid reads the wave's items; returns the number of links.
+
+    It is a crosswalk of the frameworks, from the wave's version to the campaign's, read from
+    CSV (or YAML, by its ``filename``) as every correspondence table is.
+    """
+    campaign = wave.campaign
+    unknown = UnknownCodeMessages(
+        source=_("item inconnu dans la vague importée"), target=_("pratique inconnue dans la grille de la campagne")
+    )
     try:
-        crosswalk = importers.parse_crosswalk(raw)
-    except importers.ImportFileError as exc:
+        crosswalk = load_crosswalk(
+            raw=raw, filename=filename, source=wave.version, target=campaign.version,
+            name=f"{wave} → {campaign}"[:CROSSWALK_NAME_MAX], unknown=unknown,
+        )
+    except CrosswalkFileError as exc:
+        if exc.errors:
+            message = _("La table de correspondance contient des lignes à corriger : rien n'a été importé.")
+            raise ImportRefused(message, exc.errors) from exc
         raise ImportRefused(str(exc), []) from exc
-    grid = get_grid(wave.campaign.version_id)
-    items = {i.code: i for i in WaveItem.objects.filter(wave=wave)}
-    errors = list(crosswalk.errors)
-    links = []
-    for pair in crosswalk.pairs:
-        item, practice = items.get(pair.source), grid.practice(pair.target)
-        if item is None:
-            errors.append(importers.LineError(pair.line, pair.source, _("item inconnu dans la vague importée")))
-        elif practice is None:
-            errors.append(importers.LineError(pair.line, pair.target, _("pratique inconnue dans la grille de la campagne")))
-        elif not 0 < pair.weight < 1000 or pair.weight != round(pair.weight, 3):
-            errors.append(importers.LineError(pair.line, str(pair.weight), _("poids attendu entre 0 et 999, trois décimales au plus")))
-        else:
-            weight = pair.weight
-            links.append(CrosswalkLink(wave=wave, item=item, practice_id=practice.id, weight=weight))
-    if errors:
-        raise ImportRefused(_("La table de correspondance contient des lignes à corriger : rien n'a été importé."), errors)
-    CrosswalkLink.objects.filter(wave=wave).delete()
-    CrosswalkLink.objects.bulk_create(links)
-    return len(links)
+    return crosswalk.entries.count()

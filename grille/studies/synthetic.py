@@ -29,11 +29,12 @@ from django.utils.translation import gettext as _
 
 from grille.assessments.enums import AssessmentStatus
 from grille.assessments.models import Answer, Assessment
+from grille.core.users import User
 from grille.frameworks import grid as g
 from grille.frameworks.selectors import get_default_version, get_grid
 
 from .enums import QuestionKind
-from .models import Campaign, ProfileAnswer, ProfileQuestion, Respondent
+from .models import CAMPAIGN_NAME_MAX, Campaign, ProfileAnswer, ProfileQuestion, Respondent
 from .pools import settle_campaign
 from .services import StudyError, create_campaign, current_consent
 
@@ -43,6 +44,10 @@ INSERT_BATCH_SIZE = 2_000  # rows per INSERT statement (PostgreSQL; SQLite caps 
 MAX_CHOICES = 3  # a multiple-choice profile question gets 1 to 3 options
 
 Progress = Callable[[int, int], None]
+# question code -> (its option codes, who chose each option)
+Drawn = dict[str, tuple[list[str], np.ndarray]]
+# question code -> (the question, who chose each option)
+ByCode = dict[str, tuple[ProfileQuestion, np.ndarray]]
 
 
 class SyntheticDataError(StudyError):
@@ -158,7 +163,7 @@ class _Plan:
 
 def generate_synthetic_campaign(
     *, respondents: int, seed: int, name: str | None = None, year: int = 2024,
-    completion_rate: float = 0.85, progress: Progress | None = None, analyst=None,
+    completion_rate: float = 0.85, progress: Progress | None = None, analyst: User | None = None,
 ) -> Campaign:
     """Create a campaign marked « données fictives » with `respondents` synthetic respondents on
     the default published grid, the same for the same seed. round(respondents × completion_rate)
@@ -221,7 +226,7 @@ def _validate(*, respondents: int, seed: int, name: str | None, year: int, compl
         )
     if seed < 0:
         raise SyntheticDataError(_("La graine doit être un entier positif ou nul."))
-    if name is not None and not (0 < len(name.strip()) <= Campaign._meta.get_field("name").max_length):
+    if name is not None and not (0 < len(name.strip()) <= CAMPAIGN_NAME_MAX):
         raise SyntheticDataError(_("Le nom de la campagne doit compter de 1 à 200 caractères."))
     if not 2000 <= year <= timezone.now().year + 1:
         raise SyntheticDataError(_("L'année de la vague doit être comprise entre 2000 et l'an prochain."))
@@ -304,7 +309,7 @@ def _submission_offsets(rng: np.random.Generator, starts: np.ndarray, window: fl
 
 
 def _draw_profile(rng: np.random.Generator, n: int, questions: list[ProfileQuestion]) -> dict[int, np.ndarray]:
-    drawn: dict[str, tuple[list[str], np.ndarray]] = {}
+    drawn: Drawn = {}
     profile: dict[int, np.ndarray] = {}
     order = sorted(questions, key=lambda q: (q.code not in DRAW_ORDER, DRAW_ORDER.index(q.code) if q.code in DRAW_ORDER else 0))
     for question in order:
@@ -322,7 +327,7 @@ def _draw_profile(rng: np.random.Generator, n: int, questions: list[ProfileQuest
     return profile
 
 
-def _has(drawn: dict[str, tuple[list[str], np.ndarray]], code: str, option: str) -> np.ndarray | None:
+def _has(drawn: Drawn, code: str, option: str) -> np.ndarray | None:
     """Which respondents chose `option` to question `code`, or None if it was not asked."""
     if code not in drawn or option not in drawn[code][0]:
         return None
@@ -330,7 +335,7 @@ def _has(drawn: dict[str, tuple[list[str], np.ndarray]], code: str, option: str)
     return chosen[:, codes.index(option)]
 
 
-def _profile_weights(code: str, codes: list[str], drawn, n: int) -> np.ndarray:
+def _profile_weights(code: str, codes: list[str], drawn: Drawn, n: int) -> np.ndarray:
     table = BASE_WEIGHTS.get(code, {})
     weights = np.tile(np.array([table.get(c, 1.0) for c in codes], dtype=float), (n, 1))
     for condition, rules in (("structure", BY_STRUCTURE.get(code, {})), ("region", BY_REGION.get(code, {}))):
@@ -376,7 +381,7 @@ def _choose_several(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray
     return rank < np.minimum(count[:, None], possible)
 
 
-def _draw_levels(rng: np.random.Generator, n: int, grid: g.Grid, by_code) -> tuple[np.ndarray, np.ndarray]:
+def _draw_levels(rng: np.random.Generator, n: int, grid: g.Grid, by_code: ByCode) -> tuple[np.ndarray, np.ndarray]:
     """Level as an index into the level scale's valued options, and which answers are
     « Non concerné·e »."""
     practices = grid.practices
@@ -413,7 +418,7 @@ def _draw_levels(rng: np.random.Generator, n: int, grid: g.Grid, by_code) -> tup
     return index, not_concerned
 
 
-def _chosen(by_code, code: str, option: str) -> np.ndarray | None:
+def _chosen(by_code: ByCode, code: str, option: str) -> np.ndarray | None:
     if code not in by_code:
         return None
     question, chosen = by_code[code]

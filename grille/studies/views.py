@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from uuid import UUID
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,28 +16,29 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from grille.assessments import grants
 from grille.assessments import selectors as assessment_selectors
-from grille.assessments.views import private
+from grille.core.access import private
 from grille.core.charts import RadarSeries, line_chart
-from grille.core.exporters import csv_response, xlsx_response
 from grille.core.pdf import render_pdf
 from grille.core.ratelimit import BAD_STUDY_LINKS, counts_unknown_links
-from grille.frameworks.charts import situation_radar
+from grille.core.tabular.writing import csv_response, xlsx_response
+from grille.core.users import AuthenticatedHttpRequest
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .comparison import compare_waves
-from .dashboard import build_dashboard, build_tracking
+from .dashboard import Tracking, build_dashboard, build_tracking
 from .exporters import AggregatesExporter, MicrodataExporter
 from .forms import CampaignForm, QuestionForm, UploadForm, WaveForm
 from .models import Campaign, PreviousWave, Respondent
 from .pools import settle_campaign
-from .queries import QueryRefused, parse_results_query
-from .reports import report_context, wave_comparisons
+from .queries import QueryRefused, ResultsQuery, parse_page_query
+from .reports import report_context, study_radar, wave_comparisons
 
 OPEN_LINK_SESSION_KEY = "grille_study_open_link"
 
 
-def _refused(request: HttpRequest, campaign: Campaign | None, exc: services.StudyError, **extra) -> HttpResponse:
+def _refused(request: HttpRequest, campaign: Campaign | None, exc: services.StudyError, **extra: object) -> HttpResponse:
     return render(request, "studies/refused.html", {"campaign": campaign, "message": str(exc), **extra}, status=exc.status)
 
 
@@ -41,17 +46,17 @@ def _refused(request: HttpRequest, campaign: Campaign | None, exc: services.Stud
 
 @login_required
 @require_GET
-def campaign_list(request: HttpRequest) -> HttpResponse:
+def campaign_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "studies/campaign_list.html", {
         "campaigns": selectors.list_campaigns_for(request.user),
-        "can_create": services.can_run_studies(request.user),
+        "can_create": permissions.can_run_studies(request.user),
     })
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def campaign_create(request: HttpRequest) -> HttpResponse:
-    if not services.can_run_studies(request.user):
+def campaign_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if not permissions.can_run_studies(request.user):
         return _refused(request, None, services.NotAllowed(
             _("Seules les personnes habilitées comme analystes peuvent créer une campagne d'étude.")
         ))
@@ -71,7 +76,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def campaign_home(request: HttpRequest, uuid) -> HttpResponse:
+def campaign_home(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     return render(request, "studies/campaign_home.html", {
         "campaign": campaign,
@@ -83,7 +88,7 @@ def campaign_home(request: HttpRequest, uuid) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def campaign_edit(request: HttpRequest, uuid) -> HttpResponse:
+def campaign_edit(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     initial = {
         "name": campaign.name, "opens_at": timezone.localtime(campaign.opens_at), "closes_at": timezone.localtime(campaign.closes_at),
@@ -106,7 +111,7 @@ def campaign_edit(request: HttpRequest, uuid) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def questions(request: HttpRequest, uuid) -> HttpResponse:
+def questions(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     form = QuestionForm(request.POST or None)
     status = 200
@@ -127,7 +132,7 @@ def questions(request: HttpRequest, uuid) -> HttpResponse:
 
 @login_required
 @require_POST
-def question_move(request: HttpRequest, uuid, question_id: int) -> HttpResponse:
+def question_move(request: AuthenticatedHttpRequest, uuid: UUID, question_id: int) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     question = selectors.get_question(campaign, question_id)
     services.move_question(question=question, direction=-1 if request.POST.get("direction") == "up" else 1)
@@ -136,7 +141,7 @@ def question_move(request: HttpRequest, uuid, question_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def question_delete(request: HttpRequest, uuid, question_id: int) -> HttpResponse:
+def question_delete(request: AuthenticatedHttpRequest, uuid: UUID, question_id: int) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     question = selectors.get_question(campaign, question_id)
     services.delete_question(question=question)
@@ -144,13 +149,9 @@ def question_delete(request: HttpRequest, uuid, question_id: int) -> HttpRespons
     return redirect("studies:questions", uuid=uuid)
 
 
-def _invite_link(request: HttpRequest):
-    return lambda token: request.build_absolute_uri(reverse("studies:invited", args=[token]))
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
-def invitees(request: HttpRequest, uuid) -> HttpResponse:
+def invitees(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     form = UploadForm(request.POST or None, request.FILES or None)
     errors: list = []
@@ -177,13 +178,13 @@ def invitees(request: HttpRequest, uuid) -> HttpResponse:
 
 @login_required
 @require_POST
-def send(request: HttpRequest, uuid) -> HttpResponse:
+def send(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     if request.POST.get("what") == "reminders":
-        report = services.send_reminders(campaign=campaign, link_for=_invite_link(request))
+        report = services.send_reminders(campaign=campaign)
         label = _("Relances")
     else:
-        report = services.send_invitations(campaign=campaign, link_for=_invite_link(request))
+        report = services.send_invitations(campaign=campaign)
         label = _("Invitations")
     if report.failed:
         messages.error(request, _("%(what)s : %(sent)d envoyée(s), %(failed)d en échec — vous pouvez réessayer.") % {
@@ -196,7 +197,7 @@ def send(request: HttpRequest, uuid) -> HttpResponse:
 
 @login_required
 @require_POST
-def open_link(request: HttpRequest, uuid) -> HttpResponse:
+def open_link(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     if request.POST.get("action") == "revoke":
         services.revoke_open_link(campaign=campaign)
@@ -209,7 +210,7 @@ def open_link(request: HttpRequest, uuid) -> HttpResponse:
 
 # --- Respondents ---------------------------------------------------------------------------
 
-def _landing(request: HttpRequest, campaign: Campaign, link_key: str | None, *, make_key) -> HttpResponse:
+def _landing(request: HttpRequest, campaign: Campaign, link_key: str | None, *, make_key: Callable[[], str]) -> HttpResponse:
     """The study's landing page: introduction, consent, and the start of the answers."""
     respondent = Respondent.objects.filter(campaign=campaign, link_key=link_key).select_related("assessment").first() if link_key else None
     consent = services.current_consent(campaign)
@@ -230,10 +231,10 @@ def _landing(request: HttpRequest, campaign: Campaign, link_key: str | None, *, 
             )
         except services.StudyError as exc:
             return _refused(request, None, exc)
-        assessment_selectors.grant(request, respondent.assessment)
+        grants.grant(request, respondent.assessment)
         return redirect("studies:profile", uuid=respondent.assessment.uuid)
     if respondent is not None:
-        assessment_selectors.grant(request, respondent.assessment)
+        grants.grant(request, respondent.assessment)
     return render(request, "studies/landing.html", {"campaign": campaign, "consent": consent, "respondent": respondent})
 
 
@@ -266,7 +267,7 @@ def open_entry(request: HttpRequest, token: str) -> HttpResponse:
     return _landing(request, campaign, link_key, make_key=make_key)
 
 
-def _respondent_for(request: HttpRequest, uuid) -> Respondent:
+def _respondent_for(request: HttpRequest, uuid: UUID) -> Respondent:
     assessment = assessment_selectors.get_assessment_for(request, uuid)
     respondent = Respondent.objects.filter(assessment=assessment).select_related("campaign").first()
     if respondent is None:
@@ -276,7 +277,7 @@ def _respondent_for(request: HttpRequest, uuid) -> Respondent:
 
 @private
 @require_http_methods(["GET", "POST"])
-def profile(request: HttpRequest, uuid) -> HttpResponse:
+def profile(request: HttpRequest, uuid: UUID) -> HttpResponse:
     respondent = _respondent_for(request, uuid)
     campaign = respondent.campaign
     questions = list(selectors.questions_of(campaign))
@@ -299,7 +300,7 @@ def profile(request: HttpRequest, uuid) -> HttpResponse:
 
 
 @require_POST
-def withdraw(request: HttpRequest, uuid) -> HttpResponse:
+def withdraw(request: HttpRequest, uuid: UUID) -> HttpResponse:
     respondent = _respondent_for(request, uuid)
     services.withdraw_response(respondent=respondent)
     messages.success(request, _("Votre participation à l'étude est retirée : vos réponses ne figurent plus dans ses résultats. Votre positionnement reste le vôtre."))
@@ -308,53 +309,34 @@ def withdraw(request: HttpRequest, uuid) -> HttpResponse:
 
 # --- Results -------------------------------------------------------------------------------
 
-def _filters_from(request: HttpRequest, campaign: Campaign) -> tuple[dict[str, str], str | None, str]:
-    """Filters `f_<question>=<option>` and `comparer=<question>` from the query string, checked
-    by the one parser of the bounded query space (queries.py). Unknown ones are an error, never
-    silently ignored."""
-    pairs = [(key[2:], value) for key, value in request.GET.items() if key.startswith("f_") and value]
+def _results_query(request: HttpRequest, campaign: Campaign) -> tuple[ResultsQuery, str]:
+    """The query string checked by the one parser of the page and the API (queries.py), with
+    the French reason when it is refused."""
     try:
-        query = parse_results_query(campaign, pairs, request.GET.get("comparer") or None)
+        return parse_page_query(campaign, request.GET), ""
     except QueryRefused as exc:
-        return {}, None, str(exc)
-    return query.filters, query.compare, ""
+        return ResultsQuery(), str(exc)
 
 
 @login_required
 @require_GET
-def dashboard(request: HttpRequest, uuid) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
-    filters, compare, error = _filters_from(request, campaign)
+    asked, error = _results_query(request, campaign)
     questions = list(selectors.questions_of(campaign))
     if error:
         return render(request, "studies/dashboard.html", {"campaign": campaign, "questions": questions, "error": error}, status=400)
     settle_campaign(campaign)
-    board = build_dashboard(campaign, filters=filters, compare=compare)
+    board = build_dashboard(campaign, filters=asked.filters, compare=asked.compare)
     return render(request, "studies/dashboard.html", {
-        "campaign": campaign, "questions": questions, "board": board, "radar": _dashboard_radar(board),
+        "campaign": campaign, "questions": questions, "board": board, "radar": study_radar(board, chart_id="study-radar"),
         "query": request.GET.urlencode(),
     })
 
 
-def _dashboard_radar(board) -> str:
-    if board.population_suppressed:
-        return ""
-    series = [RadarSeries(label=_("Ensemble"), values=[None if c.suppressed else c.mean for _s, c in board.situations])]
-    visible = [s for s in board.segments if not s.suppressed]
-    if 0 < len(visible) <= 3:
-        for segment in visible:
-            cells = board.segment_situations.get(segment.code, {})
-            series.append(RadarSeries(
-                label=segment.label,
-                values=[(None if (c := cells.get(s.code)) is None or c.suppressed else c.mean) for s, _cell in board.situations],
-                kind="secondary",
-            ))
-    return situation_radar(board.grid, series, chart_id="study-radar", title=_("Moyenne des niveaux par situation"))
-
-
 @login_required
 @require_GET
-def tracking(request: HttpRequest, uuid) -> HttpResponse:
+def tracking(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     by = request.GET.get("par") or None
     questions = list(selectors.questions_of(campaign))
@@ -369,7 +351,7 @@ def tracking(request: HttpRequest, uuid) -> HttpResponse:
     })
 
 
-def _tracking_curve(data) -> str:
+def _tracking_curve(data: Tracking) -> str:
     if not data.days:
         return ""
     return line_chart(
@@ -386,7 +368,7 @@ def _tracking_curve(data) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def waves(request: HttpRequest, uuid) -> HttpResponse:
+def waves(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     form = WaveForm(request.POST or None, request.FILES or None)
     errors: list = []
@@ -417,7 +399,7 @@ def waves(request: HttpRequest, uuid) -> HttpResponse:
 
 @login_required
 @require_POST
-def crosswalk(request: HttpRequest, uuid, wave_id: int) -> HttpResponse:
+def crosswalk(request: AuthenticatedHttpRequest, uuid: UUID, wave_id: int) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     wave = PreviousWave.objects.filter(campaign=campaign, pk=wave_id).first()
     if wave is None:
@@ -425,8 +407,9 @@ def crosswalk(request: HttpRequest, uuid, wave_id: int) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _refused(request, campaign, services.StudyError(_("Choisissez un fichier CSV.")))
+    upload = form.cleaned_data["file"]
     try:
-        n = services.import_crosswalk(wave=wave, raw=form.cleaned_data["file"].read())
+        n = services.import_crosswalk(wave=wave, raw=upload.read(), filename=upload.name)
     except services.ImportRefused as exc:
         return _refused(request, campaign, exc, errors=exc.errors[:200])
     messages.success(request, _("Table de correspondance chargée : %(n)d lien(s).") % {"n": n})
@@ -435,11 +418,11 @@ def crosswalk(request: HttpRequest, uuid, wave_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def exports(request: HttpRequest, uuid) -> HttpResponse:
+def exports(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     return render(request, "studies/exports.html", {
         "campaign": campaign, "counts": selectors.respondent_counts(campaign),
-        "can_download_microdata": services.can_download_microdata(request.user, campaign),
+        "can_download_microdata": permissions.can_download_microdata(request.user, campaign),
         "downloads": campaign.microdata_downloads.all()[:20],
     })
 
@@ -447,11 +430,11 @@ def exports(request: HttpRequest, uuid) -> HttpResponse:
 @login_required
 @private
 @require_GET
-def export_microdata(request: HttpRequest, uuid, fmt: str) -> HttpResponse:
+def export_microdata(request: AuthenticatedHttpRequest, uuid: UUID, fmt: str) -> HttpResponseBase:
     campaign = selectors.get_campaign_for(request.user, uuid)
     if fmt not in ("csv", "xlsx"):
         raise Http404
-    if not services.can_download_microdata(request.user, campaign):
+    if not permissions.can_download_microdata(request.user, campaign):
         return _refused(request, campaign, services.NotAllowed(
             _("Seul·e la ou le responsable de l'étude peut télécharger les microdonnées pseudonymisées. Les tableaux agrégés, protégés, restent disponibles.")
         ))
@@ -463,19 +446,19 @@ def export_microdata(request: HttpRequest, uuid, fmt: str) -> HttpResponse:
 @login_required
 @private
 @require_GET
-def export_aggregates(request: HttpRequest, uuid) -> HttpResponse:
+def export_aggregates(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
-    filters, compare, error = _filters_from(request, campaign)
+    asked, error = _results_query(request, campaign)
     if error:
         return _refused(request, campaign, services.StudyError(error))
     settle_campaign(campaign)
-    return xlsx_response(AggregatesExporter(campaign, build_dashboard(campaign, filters=filters, compare=compare)))
+    return xlsx_response(AggregatesExporter(campaign, build_dashboard(campaign, filters=asked.filters, compare=asked.compare)))
 
 
 @login_required
 @private
 @require_GET
-def report_pdf(request: HttpRequest, uuid) -> HttpResponse:
+def report_pdf(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     settle_campaign(campaign)
     context = report_context(campaign, build_dashboard(campaign), build_tracking(campaign), wave_comparisons(campaign))

@@ -215,7 +215,7 @@ def test_signing_out_forgets_the_positionings_on_this_browser(client, version, r
 
     response = client.post(reverse("accounts:logout"))
 
-    assert response.url == reverse("core:home")
+    assert response.url == reverse("pages:home")
     assert client.get(reverse("assessments:profile", args=[mine.uuid])).status_code == 404
 
 

@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from grille.assessments import peers, services
+from grille.assessments.grants import SESSION_KEY
 from grille.assessments.models import Assessment, PeerShare
-from grille.assessments.selectors import SESSION_KEY
 from grille.assessments.services import AnswerInput
 from grille.disclosure.cells import Cell
 from grille.disclosure.models import PoolRelease
@@ -73,8 +73,11 @@ def release_everyone(version) -> None:
 def group(assessment: Assessment, **kwargs) -> set[int] | None:
     """The positionings in the person's comparison group (true membership, never shown); None
     while the pool is withheld after a departure."""
-    shares = peers.counted_shares(assessment, **kwargs)
-    return None if shares is None else set(shares.values_list("assessment_id", flat=True))
+    pool = peers.published_pool(assessment.version_id)
+    if pool is None:
+        return None
+    shares = pool.exclude(peers.own_positionings(assessment, kwargs.get("own_uuids", ())))
+    return set(shares.values_list("assessment_id", flat=True))
 
 
 def pool_state(version) -> PoolRelease:
@@ -87,7 +90,7 @@ def released() -> set[tuple[int, str]]:
 
 def browser_with(*assessments: Assessment) -> Client:
     browser = Client(enforce_csrf_checks=True)
-    browser.get(reverse("core:home"))
+    browser.get(reverse("pages:home"))
     session = browser.session
     session[SESSION_KEY] = [str(a.uuid) for a in assessments]
     session.save()
@@ -639,7 +642,7 @@ def test_zeros_read_s_never_0_on_the_page(version, joined):
     assert not [cell for cell in cells if re.fullmatch(r"(<strong>)?0(,0)? %.*", cell)]
     assert any(cell.startswith('<span class="suppressed" title="moins de 5 pairs">s') for cell in cells)
     assert "Chiffres arrondis par une légère perturbation aléatoire pour protéger les personnes" in page
-    assert f'href="{reverse("core:protection")}"' in page
+    assert f'href="{reverse("pages:protection")}"' in page
 
 
 def published_counts(comparison: peers.PeerComparison) -> dict[tuple[str, str], int | None]:

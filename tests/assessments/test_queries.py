@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from grille.assessments import services
-from grille.assessments.selectors import SESSION_KEY
+from grille.assessments.grants import SESSION_KEY
 from tests.factories import answer_all, make_user
 
 

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from grille.assessments.grants import SESSION_KEY
 from grille.assessments.models import Answer, Assessment
-from grille.assessments.selectors import SESSION_KEY
 from grille.assessments.services import start_assessment
 from tests.factories import answer, assessment_url, step_data
 
@@ -19,7 +19,7 @@ from tests.factories import answer, assessment_url, step_data
 def csrf_client(version):
     """A browser whose POSTs are checked for the CSRF token, with a positioning of its own."""
     browser = Client(enforce_csrf_checks=True)
-    browser.get(reverse("core:home"))
+    browser.get(reverse("pages:home"))
     assessment, _raw = start_assessment(version=version)
     session = browser.session
     session[SESSION_KEY] = [str(assessment.uuid)]
@@ -67,8 +67,8 @@ def test_resume_by_link_is_never_stored_by_caches(client, version):
 
 def pages(client: Client, assessment: Assessment) -> list[tuple[str, str]]:
     return [
-        ("accueil", reverse("core:home")),
-        ("grille", reverse("core:framework")),
+        ("accueil", reverse("pages:home")),
+        ("grille", reverse("pages:framework")),
         ("liste", reverse("assessments:list")),
         ("étape", assessment_url("step", assessment, 1)),
         ("récapitulatif", assessment_url("recap", assessment)),

@@ -15,8 +15,8 @@ from pypdf import PdfReader
 
 from grille.assessments import services
 from grille.assessments.enums import AssessmentStatus
+from grille.assessments.grants import SESSION_KEY
 from grille.assessments.models import Answer, Assessment, ResumeLink
-from grille.assessments.selectors import SESSION_KEY
 from grille.frameworks.services import load_framework_version, validate_framework_data
 from tests.factories import (
     answer,

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from django.http import Http404
 
-from grille.core.exporters import (
+from grille.core.tabular.writing import (
     BOM,
     Exporter,
     Sheet,

@@ -53,7 +53,7 @@ def read_po(path: Path) -> list[dict]:
 
 
 def test_home_page_is_in_english_with_accept_language(client, version):
-    response = client.get(reverse("core:home"), HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(reverse("pages:home"), HTTP_ACCEPT_LANGUAGE="en")
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -64,7 +64,7 @@ def test_home_page_is_in_english_with_accept_language(client, version):
 
 
 def test_home_page_stays_french_by_default(client, version):
-    html = client.get(reverse("core:home")).content.decode()
+    html = client.get(reverse("pages:home")).content.decode()
 
     assert '<html lang="fr">' in html
     assert "Commencer mon positionnement" in html

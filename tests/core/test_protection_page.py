@@ -8,11 +8,9 @@ import yaml
 from django.urls import reverse
 from django.utils import translation
 
-from grille.assessments.peers import POOL_BATCH
 from grille.disclosure.cells import DEFAULT_THRESHOLD, MIN_THRESHOLD
+from grille.disclosure.policy import ANONYMOUS_BATCH, ANONYMOUS_MIN, MAX_QUESTIONS, POOL_BATCH
 from grille.disclosure.ptable import PTABLE_FILE, parse_ptable
-from grille.organisations.pools import ANONYMOUS_BATCH, ANONYMOUS_MIN
-from grille.studies.queries import MAX_QUESTIONS
 
 FIGURE = re.compile(r'<span class="figure" data-figure="([\w-]+)">([^<]*)</span>')
 
@@ -58,7 +56,7 @@ def expected_figures(language: str) -> dict[str, str]:
 
 
 def test_protection_page_opens_in_french_for_anyone(client):
-    response = client.get(reverse("core:protection"))
+    response = client.get(reverse("pages:protection"))
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -70,7 +68,7 @@ def test_protection_page_opens_in_french_for_anyone(client):
 
 
 def test_protection_page_is_in_english_with_accept_language(client):
-    response = client.get(reverse("core:protection"), HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(reverse("pages:protection"), HTTP_ACCEPT_LANGUAGE="en")
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -83,14 +81,14 @@ def test_protection_page_is_in_english_with_accept_language(client):
 
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_protection_page_states_the_figures_the_code_applies(client, language):
-    html = client.get(reverse("core:protection"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    html = client.get(reverse("pages:protection"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
 
     assert stated_figures(html) == expected_figures(language)
 
 
 def test_protection_page_states_the_values_of_the_design(client):
     # The design's values (issue 10), so that a change to them is a decision, seen here.
-    html = client.get(reverse("core:protection")).content.decode()
+    html = client.get(reverse("pages:protection")).content.decode()
 
     assert stated_figures(html) == {
         "default-k": "5", "min-k": "3", "peers-k": "5", "team-k": "5", "max-noise": "2", "variance": "2",
@@ -101,7 +99,7 @@ def test_protection_page_states_the_values_of_the_design(client):
 
 def test_protection_page_describes_the_release_rule_of_the_code(client):
     # No random hold-back any more: a departure withholds the group until a batch of new ones.
-    html = client.get(reverse("core:protection")).content.decode()
+    html = client.get(reverse("pages:protection")).content.decode()
 
     assert "tirés au hasard" not in html
     assert "Le groupe n'est alors plus montré du tout jusqu'au lot suivant." in html
@@ -115,7 +113,7 @@ def test_protection_page_describes_the_release_rule_of_the_code(client):
     ("en", "A known limitation: if someone withdraws from a study that has already closed"),
 ])
 def test_protection_page_states_that_a_withdrawal_can_hide_a_closed_study_for_good(client, language, limitation):
-    html = client.get(reverse("core:protection"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    html = client.get(reverse("pages:protection"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
 
     assert limitation in html
 
@@ -131,9 +129,9 @@ def test_protection_page_follows_a_changed_perturbation_table(client, monkeypatc
             3: dict.fromkeys(range(-3, 4), 1 / 7),
         },
     })
-    monkeypatch.setattr("grille.core.protection.default_ptable", lambda: wider)
+    monkeypatch.setattr("grille.disclosure.figures.default_ptable", lambda: wider)
 
-    html = client.get(reverse("core:protection")).content.decode()
+    html = client.get(reverse("pages:protection")).content.decode()
 
     figures = stated_figures(html)
     assert (figures["max-noise"], figures["variance"], figures["uniform-from"]) == ("3", "4", "3")
@@ -141,7 +139,7 @@ def test_protection_page_follows_a_changed_perturbation_table(client, monkeypatc
 
 
 def test_every_page_footer_links_to_the_protection_page(client):
-    html = client.get(reverse("core:framework")).content.decode()
+    html = client.get(reverse("pages:framework")).content.decode()
 
     footer = html[html.index('<footer class="site-footer">'):]
-    assert f'<a href="{reverse("core:protection")}">Comment les chiffres protègent les personnes</a>' in footer
+    assert f'<a href="{reverse("pages:protection")}">Comment les chiffres protègent les personnes</a>' in footer

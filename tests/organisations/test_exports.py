@@ -19,8 +19,8 @@ from grille.assessments.services import (
     start_assessment,
     submit_assessment,
 )
-from grille.core.exporters import BOM, csv_response, write_xlsx
 from grille.core.pdf import render_pdf_bytes
+from grille.core.tabular.writing import BOM, csv_response, write_xlsx
 from grille.frameworks.models import Practice
 from grille.organisations.enums import ActionStatus, DecisionMode, Role, ShareMode
 from grille.organisations.exporters import TeamExporter

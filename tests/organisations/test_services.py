@@ -47,7 +47,8 @@ from .conftest import make_person, submitted_positioning
 
 
 def link_for(raw: str) -> str:
-    return f"https://grille.exemple.fr/invitation/{raw}/"
+    """The invitation link as a person reads it in the e-mail (tests.settings.SITE_URL)."""
+    return f"http://testserver/invitation/{raw}/"
 
 
 def roles(organisation) -> list[tuple[str, str]]:
@@ -113,7 +114,7 @@ def test_create_organisation_without_a_published_grid_is_refused(facilitator_use
 
 def test_create_invitation_by_a_member_is_refused(member):
     with pytest.raises(NotAllowed):
-        create_invitation(membership=member, email="denise@exemple.fr", link_for=link_for)
+        create_invitation(membership=member, email="denise@exemple.fr")
 
     assert Invitation.objects.filter(created_by=member.user).count() == 0
 
@@ -134,9 +135,7 @@ def test_create_invitation_with_an_address_sends_the_email_once_committed(
     facilitator, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        invitation, raw = create_invitation(
-            membership=facilitator, email="  Denise@Exemple.fr ", link_for=link_for
-        )
+        invitation, raw = create_invitation(membership=facilitator, email="  Denise@Exemple.fr ")
         assert mailoutbox == []
 
     assert len(callbacks) == 1
@@ -146,11 +145,22 @@ def test_create_invitation_with_an_address_sends_the_email_once_committed(
     assert link_for(raw) in mailoutbox[0].body
 
 
+def test_create_invitation_mails_a_link_on_the_site_address(
+    facilitator, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://grille.exemple.fr/"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _invitation, raw = create_invitation(membership=facilitator, email="denise@exemple.fr")
+
+    assert f"https://grille.exemple.fr/invitation/{raw}/\n" in mailoutbox[0].body
+
+
 def test_create_invitation_without_an_address_sends_nothing(
     facilitator, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        invitation, _raw = create_invitation(membership=facilitator, link_for=link_for)
+        invitation, _raw = create_invitation(membership=facilitator)
 
     assert (invitation.email, callbacks, mailoutbox) == ("", [], [])
 
@@ -158,7 +168,7 @@ def test_create_invitation_without_an_address_sends_nothing(
 @pytest.mark.parametrize("email", ["pas-une-adresse", "denise@exemple.fr\nBcc: x@y.fr", "d" * 250 + "@exemple.fr"])
 def test_create_invitation_refuses_an_invalid_address(facilitator, mailoutbox, email):
     with pytest.raises(OrganisationError) as caught:
-        create_invitation(membership=facilitator, email=email, link_for=link_for)
+        create_invitation(membership=facilitator, email=email)
 
     assert str(caught.value) == "Saisissez une adresse e-mail valide, par exemple prenom.nom@exemple.fr."
     assert Invitation.objects.count() == 0

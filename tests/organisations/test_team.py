@@ -6,11 +6,11 @@ from django.test.utils import CaptureQueriesContext
 
 from grille.assessments.models import Answer
 from grille.disclosure.aggregation import GroupTallies, tally_groups
+from grille.disclosure.policy import ANONYMOUS_BATCH
 from grille.disclosure.protect import publish_group
 from grille.frameworks.selectors import get_grid
 from grille.organisations.enums import SHARE_CONSENT_VERSION, ShareMode
 from grille.organisations.models import Share
-from grille.organisations.pools import ANONYMOUS_BATCH
 from grille.organisations.services import share_assessment, withdraw_share
 from grille.organisations.team import ANONYMOUS_MIN, build_team_map
 from tests.factories import load_small_framework

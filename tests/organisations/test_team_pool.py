@@ -30,13 +30,12 @@ from grille.accounts.services import create_api_token
 from grille.assessments.models import Answer, Assessment
 from grille.disclosure.aggregation import GroupTallies, tally_groups
 from grille.disclosure.models import PoolRelease
+from grille.disclosure.policy import ANONYMOUS_BATCH, ANONYMOUS_MIN
 from grille.disclosure.protect import publish_group
 from grille.frameworks.selectors import get_grid
 from grille.organisations.enums import ShareMode
 from grille.organisations.models import Membership, Share
 from grille.organisations.pools import (
-    ANONYMOUS_BATCH,
-    ANONYMOUS_MIN,
     pool_key,
     pooled_organisations,
     settle_team,

@@ -25,7 +25,7 @@ from tests.factories import make_user
 from .server import BASE_DIR, Visitor, process_env
 
 RESPONDENTS = 700
-FAIL_AFTER = 300  # rows: past the first chunk the engine sends (grille.core.exporters.CSV_CHUNK_ROWS)
+FAIL_AFTER = 300  # rows: past the first chunk the engine sends (grille.core.tabular.writing.CSV_CHUNK_ROWS)
 
 
 @pytest.fixture

@@ -48,10 +48,10 @@ from grille.assessments import peers
 from grille.assessments.models import PeerShare
 from grille.assessments.services import AnswerInput, save_answers, submit_assessment
 from grille.disclosure.models import PoolRelease
+from grille.disclosure.policy import ANONYMOUS_BATCH, ANONYMOUS_MIN
 from grille.disclosure.ptable import default_ptable
 from grille.organisations import services as org_services
 from grille.organisations.models import Membership
-from grille.organisations.pools import ANONYMOUS_BATCH, ANONYMOUS_MIN
 from grille.studies import services as study_services
 from grille.studies.models import ProfileQuestion, Respondent
 from tests.organisations.conftest import join, make_person, submitted_positioning

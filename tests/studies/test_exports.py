@@ -19,13 +19,13 @@ from pypdf import PdfReader
 from grille.assessments.enums import AssessmentStatus
 from grille.assessments.models import Answer, Assessment
 from grille.assessments.services import AnswerInput, save_answers, submit_assessment
-from grille.core.exporters import BOM, csv_response, write_csv, write_xlsx
 from grille.core.pdf import render_pdf_bytes
+from grille.core.tabular.writing import BOM, csv_response, write_csv, write_xlsx
 from grille.frameworks.selectors import get_grid
 from grille.studies import services
 from grille.studies.dashboard import build_dashboard, build_tracking, completed_respondents
 from grille.studies.exporters import AggregatesExporter, MicrodataExporter
-from grille.studies.models import Campaign, CrosswalkLink, PreviousWave, Respondent, WaveItem
+from grille.studies.models import Campaign, PreviousWave, Respondent
 from grille.studies.pools import settle_campaign
 from grille.studies.reports import report_context, wave_comparisons
 
@@ -341,11 +341,11 @@ def test_aggregates_segments_hide_small_segments(version):
 
 
 def add_previous_wave(campaign: Campaign) -> PreviousWave:
-    grid = get_grid(campaign.version_id)
-    wave = PreviousWave.objects.create(campaign=campaign, name="Étude 2018", year=2018, source_format="aggregates", respondents=40)
-    item = WaveItem.objects.create(wave=wave, code="Q1", label="Financements", counts={"0": 10, "1": 10, "2": 10, "3": 10})
-    CrosswalkLink.objects.create(wave=wave, item=item, practice_id=grid.practice("1.1").id)
-    WaveItem.objects.create(wave=wave, code="Q9", label="Item sans équivalent", counts={"0": 5})
+    aggregates = "item;libellé;niveau;effectif\nQ1;Financements;0;10\nQ1;;1;10\nQ1;;2;10\nQ1;;3;10\nQ9;Item sans équivalent;0;5\n"
+    wave = services.import_previous_wave(
+        campaign=campaign, name="Étude 2018", year=2018, source_format="aggregates", raw=aggregates.encode()
+    )
+    services.import_crosswalk(wave=wave, raw=b"source;cible\nQ1;1.1\n")
     return wave
 
 

@@ -6,8 +6,6 @@ from scipy import stats
 
 from grille.core.statistics import (
     MANN_WHITNEY_TEST_NAME,
-    distribution_from_counts,
-    level_shares,
     mann_whitney_from_counts,
     mean_ci,
     mean_ci_from_sums,
@@ -106,37 +104,14 @@ def test_mean_ci_from_sums_clamps_a_rounded_variance_at_zero():
     assert variance == 0.0
 
 
-def test_distribution_from_counts_aligns_on_the_levels():
-    assert distribution_from_counts({2: 5, 0: 2}).tolist() == [2, 0, 5]
-    assert distribution_from_counts({2: 5, 0: 2}, levels=range(4)).tolist() == [2, 0, 5, 0]
-    assert distribution_from_counts({}).tolist() == []
-    assert distribution_from_counts({1: 3}).dtype == np.int64
-
-
-def test_distribution_from_counts_refuses_a_level_off_the_scale():
-    with pytest.raises(ValueError, match="not on the scale"):
-        distribution_from_counts({4: 1}, levels=range(4))
-
-
-def test_distribution_from_counts_refuses_non_concerne():
+def test_counts_with_non_concerne_are_refused():
     with pytest.raises(ValueError, match="Non concerné"):
-        distribution_from_counts({0: 3, None: 2})
+        mann_whitney_from_counts({0: 3, None: 2}, {0: 1})
 
 
-def test_distribution_from_counts_refuses_negative_counts():
+def test_negative_counts_are_refused():
     with pytest.raises(ValueError, match="negative"):
-        distribution_from_counts({0: -1})
-
-
-def test_level_shares_gives_proportions_by_level():
-    assert level_shares({3: 2, 0: 1, 1: 5}) == {
-        0: pytest.approx(1 / 8), 1: pytest.approx(5 / 8), 3: pytest.approx(2 / 8)
-    }
-    assert list(level_shares({3: 2, 0: 1, 1: 5})) == [0, 1, 3]
-
-
-def test_level_shares_of_no_answer_are_zero():
-    assert level_shares({0: 0, 1: 0}) == {0: 0.0, 1: 0.0}
+        mann_whitney_from_counts({0: -1}, {0: 1})
 
 
 MANN_WHITNEY_CASES = {

@@ -122,6 +122,15 @@ def test_invitations_are_sent_once_and_reminders_skip_those_who_answered(campaig
     assert "Rappel" in mailoutbox[-1].subject
 
 
+def test_study_invitation_link_is_on_the_site_address(campaign, settings, mailoutbox):
+    settings.SITE_URL = "https://grille.exemple.fr"
+    services.import_invitees(campaign=campaign, raw=b"a@exemple.fr\n")
+
+    services.send_invitations(campaign=campaign)
+
+    assert re.search(r"https://grille\.exemple\.fr/etude/i/[\w-]+/\n", mailoutbox[0].body)
+
+
 def test_a_failed_sending_is_reported_and_can_be_retried(campaign, analyst, settings, mailoutbox):
     services.import_invitees(campaign=campaign, raw=b"a@exemple.fr\n")
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -202,7 +211,7 @@ def test_withdrawal_removes_the_answers_from_results(campaign, analyst, responde
     people = respondents(12)  # two batches of 5 published, 2 waiting
     before = _published(campaign)
     client = Client()
-    from grille.assessments.selectors import SESSION_KEY
+    from grille.assessments.grants import SESSION_KEY
 
     session = client.session
     session[SESSION_KEY] = [str(people[0].assessment.uuid)]

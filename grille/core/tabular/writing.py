@@ -3,8 +3,8 @@
 An exporter knows *what* to export (a header and rows per sheet, rows as
 iterables so that large exports stream); this module knows *how*: cells made
 safe for spreadsheets, UTF-8 with a BOM and semicolons for French Excel, XLSX
-written by openpyxl in write-only mode. Team exports use it today, study
-microdata exports later.
+written by openpyxl in write-only mode. Team exports and study microdata and
+aggregates go through it.
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def sheet_title(title: str, taken: Iterable[str] = ()) -> str:
     return candidate
 
 
-def _xlsx_value(worksheet, value: Any) -> Any:
+def _xlsx_value(worksheet: Any, value: Any) -> Any:  # openpyxl ships no types
     # Plain text that openpyxl cannot take for a formula goes in as it is: a cell object per
     # code would double the time of a large export.
     if type(value) is str and value and not value.startswith("=") and len(value) <= EXCEL_CELL_MAX \

@@ -1,8 +1,24 @@
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
 from django import template
 
 from grille.core.charts import format_score
 
 register = template.Library()
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Option(Protocol):
+    @property
+    def value(self) -> int | None: ...
+
+
+class _Scale(Protocol):
+    @property
+    def max_value(self) -> int: ...
 
 
 @register.filter
@@ -21,17 +37,17 @@ def signed_score(value: float | None) -> str:
 
 
 @register.filter
-def index(sequence, position: int):
+def index(sequence: Sequence[V], position: int) -> V:
     return sequence[position]
 
 
 @register.filter
-def get(mapping, key):
+def get(mapping: Mapping[K, V], key: K) -> V | K:
     return mapping.get(key, key)
 
 
 @register.filter
-def get_list(mapping, key):
+def get_list(mapping: Mapping[K, Sequence[V] | None], key: K) -> Sequence[V]:
     return mapping.get(key) or []
 
 
@@ -52,13 +68,13 @@ def pvalue(value: float | None) -> str:
 
 
 @register.filter
-def lookup(mapping, key):
+def lookup(mapping: object, key: Any) -> Any:
     """mapping[key] in a template, or None when either is missing."""
     return mapping.get(key) if hasattr(mapping, "get") else None
 
 
 @register.filter
-def level_shade(option, dimension) -> str:
+def level_shade(option: _Option | None, dimension: _Scale) -> str:
     """The CSS class shading a level option: ``level-nc`` without a value, else ``level-0``
     to ``level-3`` by its place on the dimension's scale, whatever that scale's length."""
     if option is None or option.value is None:

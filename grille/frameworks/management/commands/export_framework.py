@@ -1,8 +1,9 @@
 import json
 from pathlib import Path
+from typing import Any
 
 import yaml
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from grille.frameworks.models import FrameworkVersion
 from grille.frameworks.services import export_framework_version
@@ -10,7 +11,7 @@ from grille.frameworks.services import export_framework_version
 FORMATS = ("yaml", "json")
 
 
-def dump(data: dict, fmt: str) -> str:
+def dump(data: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     # Keys in the loader's order and accents as they are: the file is meant to be read and edited.
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         "Écrit sur la sortie standard, ou dans un fichier avec --output."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("framework_code", metavar="referentiel", help="Code du référentiel, par exemple pratiques-ingenierie-territoriale.")
         parser.add_argument("version_code", metavar="version", help="Code de la version, par exemple 2024.")
         parser.add_argument(
@@ -33,7 +34,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--output", type=Path, default=None, metavar="FICHIER", help="Fichier à écrire.")
 
-    def handle(self, *args, framework_code: str, version_code: str, format: str | None, output: Path | None, **options):
+    def handle(
+        self, *args: Any, framework_code: str, version_code: str, format: str | None, output: Path | None, **options: Any
+    ) -> None:
         found = (
             FrameworkVersion.objects.select_related("framework")
             .filter(framework__code=framework_code, code=version_code)

@@ -1,6 +1,7 @@
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from grille.frameworks.management.commands.load_resources import load_resource_files
 from grille.frameworks.resources import default_resource_files
@@ -18,10 +19,10 @@ class Command(BaseCommand):
         "Idempotent : recharger le même fichier ne change rien."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="*", type=Path, help="Fichiers à charger.")
 
-    def handle(self, *args, paths: list[Path], **options):
+    def handle(self, *args: Any, paths: list[Path], **options: Any) -> None:
         for path in paths or default_framework_files():
             try:
                 result = load_framework_file(path=path)

@@ -1,7 +1,8 @@
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from grille.frameworks.resources import load_resources_file
 from grille.frameworks.services import FrameworkFileError
@@ -27,8 +28,8 @@ class Command(BaseCommand):
         "doit être chargée avant. Idempotent : une ressource est mise à jour par son code."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", type=Path, help="Fichiers de ressources à charger.")
 
-    def handle(self, *args, paths: list[Path], **options):
+    def handle(self, *args: Any, paths: list[Path], **options: Any) -> None:
         load_resource_files(paths, self.stdout)

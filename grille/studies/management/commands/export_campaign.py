@@ -1,13 +1,14 @@
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from grille.core.exporters import Exporter, Sheet, write_csv, write_xlsx_to
 from grille.core.progress import ProgressBar
+from grille.core.tabular.writing import Exporter, Sheet, write_csv, write_xlsx_to
 from grille.studies.dashboard import completed_respondents
 from grille.studies.exporters import MicrodataExporter
 from grille.studies.services import record_microdata_download
@@ -21,7 +22,9 @@ DEFAULT_EVERY = 500
 class CountingExporter(Exporter):
     """The same sheets, with the rows of the main one counted as the engine writes them."""
 
-    def __init__(self, inner: Exporter, on_row: Callable[[Iterable], Iterator]):
+    def __init__(
+        self, inner: Exporter, on_row: Callable[[Iterable[Sequence[Any]]], Iterator[Sequence[Any]]]
+    ) -> None:
         self.inner = inner
         self.on_row = on_row
         self.filename = inner.filename
@@ -40,7 +43,7 @@ class Command(BaseCommand):
         "avec une barre de progression."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("campaign", metavar="campagne", help="Identifiant (UUID) de la campagne, visible dans son adresse.")
         parser.add_argument(
             "--format", choices=FORMATS, default=None, dest="fmt",
@@ -52,7 +55,9 @@ class Command(BaseCommand):
             help=f"Afficher la progression toutes les N lignes ({DEFAULT_EVERY} par défaut).",
         )
 
-    def handle(self, *args, campaign: str, fmt: str | None, output: Path, progress_every: int, **options):
+    def handle(
+        self, *args: Any, campaign: str, fmt: str | None, output: Path, progress_every: int, **options: Any
+    ) -> None:
         if progress_every < 1:
             raise CommandError("--progress-every : un nombre entier positif est attendu.")
         target = campaign_from(campaign)
@@ -63,7 +68,7 @@ class Command(BaseCommand):
         bar = ProgressBar(self.stdout, unit="lignes")
         written = 0
 
-        def counted(rows: Iterable) -> Iterator:
+        def counted(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
             nonlocal written
             for row in rows:
                 yield row

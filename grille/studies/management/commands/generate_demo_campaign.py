@@ -1,7 +1,8 @@
 import time
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from grille.assessments.enums import AssessmentStatus
 from grille.core.progress import ProgressBar
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         "Nécessite une grille publiée (python manage.py load_framework)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--respondents", type=int, default=500, metavar="N",
             help=f"Nombre de répondants fictifs, de 1 à {MAX_RESPONDENTS} (500 par défaut).",
@@ -31,7 +32,9 @@ class Command(BaseCommand):
             help="Adresse d'une personne habilitée à mener des études : la campagne apparaîtra dans son espace.",
         )
 
-    def handle(self, *args, respondents: int, seed: int, name: str | None, analyst: str | None, **options):
+    def handle(
+        self, *args: Any, respondents: int, seed: int, name: str | None, analyst: str | None, **options: Any
+    ) -> None:
         user = None
         if analyst:
             user = get_user_model().objects.filter(email__iexact=analyst.strip()).first()

@@ -1,0 +1,1 @@
+"""Tables in and out: CSV dialects, encodings, French Excel, formula-safe cells."""

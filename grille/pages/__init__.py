@@ -1,0 +1,1 @@
+"""Public pages that read several apps: home, the grid, the data-protection page."""

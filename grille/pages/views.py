@@ -1,0 +1,23 @@
+"""The public pages: home, the grid, how figures about other people are protected."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from grille.disclosure.figures import figure_marks, protection_figures
+from grille.frameworks.selectors import get_default_version, get_grid
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    version = get_default_version()
+    return render(request, "pages/home.html", {"grid": get_grid(version) if version else None})
+
+
+def framework_page(request: HttpRequest) -> HttpResponse:
+    version = get_default_version()
+    if version is None:
+        return render(request, "core/no_framework.html", status=503)
+    return render(request, "pages/framework_page.html", {"grid": get_grid(version)})
+
+
+def protection(request: HttpRequest) -> HttpResponse:
+    return render(request, "pages/protection.html", {"f": figure_marks(protection_figures())})
