@@ -6,6 +6,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from grille.core.validators import validate_single_line
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -27,7 +29,8 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("adresse e-mail"), unique=True)
-    display_name = models.CharField(_("nom affiché"), max_length=150, blank=True)
+    # Named in the invitations this person sends: one line (grille/core/validators.py).
+    display_name = models.CharField(_("nom affiché"), max_length=150, blank=True, validators=[validate_single_line])
     is_staff = models.BooleanField(_("équipe"), default=False)
     is_active = models.BooleanField(_("actif"), default=True)
     date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)

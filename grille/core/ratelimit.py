@@ -1,5 +1,6 @@
-"""One limiter for attempts that must not repeat without end: sign-in link requests, and links or
-tokens tried at random (sign-in, invitation, resume, API).
+"""One limiter for attempts that must not repeat without end: sign-in link requests, e-mails sent
+to addresses that did not ask for them (MailLimit), and links or tokens tried at random (sign-in,
+invitation, resume, API).
 
 Counts live in the database (RateLimitCounter), so the several gunicorn workers of production
 share them. A window opens at the first attempt counted and lasts `window`; once `limit` attempts
@@ -117,6 +118,38 @@ BAD_API_TOKENS = RateLimit("bad-api-token", 20, timedelta(minutes=10))
 BAD_STUDY_LINKS = RateLimit("bad-study-link", 20, timedelta(minutes=10))
 
 
+@dataclass(frozen=True)
+class MailLimit:
+    """E-mails that a person has Grille send to an address that did not ask for them: at most so
+    many per sender (a signed-in person, or a client address) and per recipient address."""
+
+    per_sender: RateLimit
+    per_recipient: RateLimit
+
+    def spend(self, *, sender: str, recipient: str) -> None:
+        """Count one e-mail from `sender` to `recipient`, or raise RateLimited (counting nothing)
+        if either has used up its window. Call it before the e-mail is queued."""
+        wait = max(self.per_sender.retry_after(sender), self.per_recipient.retry_after(recipient))
+        if wait:
+            raise RateLimited(wait)
+        self.per_sender.hit(sender)
+        self.per_recipient.hit(recipient)
+
+
+# Unsolicited e-mails, per hour. A resume link goes to one's own address: a few tries per
+# recipient, a few addresses per sender. An organisation invites its team at once (50 a sender),
+# but nobody receives more than 3 invitations an hour, whoever sends them. Study mailings are not
+# here: only analysts the administration enabled send them, to lists they are answerable for.
+RESUME_LINK_MAILS = MailLimit(
+    per_sender=RateLimit("resume-mail-sender", 10, timedelta(hours=1)),
+    per_recipient=RateLimit("resume-mail-recipient", 5, timedelta(hours=1)),
+)
+INVITATION_MAILS = MailLimit(
+    per_sender=RateLimit("invitation-mail-sender", 50, timedelta(hours=1)),
+    per_recipient=RateLimit("invitation-mail-recipient", 3, timedelta(hours=1)),
+)
+
+
 def clear_expired() -> int:
     """Delete counters whose window has closed; returns how many."""
     deleted, _by_model = RateLimitCounter.objects.filter(expires_at__lte=clock()).delete()
@@ -140,6 +173,27 @@ def client_ip(request: HttpRequest) -> str:
         if forwarded:
             return forwarded
     return remote
+
+
+def user_sender(user_id: object) -> str:
+    """A signed-in person as the sender of a MailLimit."""
+    return f"user:{user_id}"
+
+
+def mail_sender(request: HttpRequest) -> str:
+    """Who has an e-mail sent, for MailLimit: the signed-in person, else the client address."""
+    if request.user.is_authenticated:
+        return user_sender(request.user.pk)
+    return f"ip:{client_ip(request)}"
+
+
+def too_many_mails(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    """The refusal of an e-mail past a MailLimit: nothing was queued."""
+    return too_many_attempts(request, exc, _(
+        "Beaucoup d'e-mails ont été envoyés depuis votre compte ou votre connexion, ou vers cette "
+        "adresse, dans l'heure écoulée. Pour éviter les envois abusifs, Grille limite leur nombre "
+        "par heure : aucun message n'est parti cette fois-ci."
+    ))
 
 
 def too_many_attempts(request: HttpRequest, exc: RateLimited, message: str) -> HttpResponse:

@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from grille.core.enums import StructureType
+from grille.core.validators import validate_mailed_name
 from grille.frameworks import grid as g
 
 from .enums import (
@@ -19,7 +20,7 @@ from .models import NAME_MAX, NOTE_MAX, Membership
 
 
 class OrganisationForm(forms.Form):
-    name = forms.CharField(label=_("Nom de la structure"), max_length=NAME_MAX)
+    name = forms.CharField(label=_("Nom de la structure"), max_length=NAME_MAX, validators=[validate_mailed_name])
     structure_type = forms.ChoiceField(label=_("Type de structure"), choices=StructureType.choices)
     territory = forms.CharField(label=_("Territoire (facultatif)"), max_length=NAME_MAX, required=False)
     territory_type = forms.ChoiceField(

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from grille.assessments.models import Assessment
 from grille.core.enums import StructureType
+from grille.core.validators import validate_mailed_name
 from grille.frameworks.models import FrameworkVersion, Practice
 
 from .enums import ActionStatus, DecisionMode, Role, ShareMode, TerritoryType
@@ -18,7 +19,8 @@ EMAIL_MAX = 254  # EmailField's default, named for the service that checks it
 
 class Organisation(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(_("nom"), max_length=NAME_MAX)
+    # Mailed in every invitation: one line, no web address (grille/core/validators.py).
+    name = models.CharField(_("nom"), max_length=NAME_MAX, validators=[validate_mailed_name])
     structure_type = models.CharField(_("type de structure"), max_length=40, choices=StructureType.choices)
     territory = models.CharField(_("territoire"), max_length=NAME_MAX, blank=True)
     territory_type = models.CharField(_("type de territoire"), max_length=20, choices=TerritoryType.choices, blank=True)

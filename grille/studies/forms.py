@@ -3,6 +3,7 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from grille.core.validators import validate_mailed_name
 from grille.disclosure.cells import MIN_THRESHOLD
 from grille.frameworks.enums import VersionStatus
 from grille.frameworks.models import FrameworkVersion
@@ -14,7 +15,7 @@ DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%
 
 
 class CampaignForm(forms.Form):
-    name = forms.CharField(label=_("Nom de la campagne"), max_length=CAMPAIGN_NAME_MAX)
+    name = forms.CharField(label=_("Nom de la campagne"), max_length=CAMPAIGN_NAME_MAX, validators=[validate_mailed_name])
     wave_year = forms.IntegerField(label=_("Vague (année)"), min_value=2000, max_value=2100)
     version = forms.ModelChoiceField(label=_("Version de la grille"), queryset=FrameworkVersion.objects.none(), empty_label=None)
     opens_at = forms.DateTimeField(label=_("Ouverture (heure de Paris)"), widget=DATETIME_INPUT)

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grille.assessments.models import Assessment
+from grille.core.validators import validate_mailed_name
 from grille.frameworks.models import FrameworkVersion, Practice
 
 from .enums import QuestionKind, WaveFormat
@@ -16,7 +17,8 @@ class Campaign(models.Model):
     """A study wave: who is asked, on which grid, when, and how small a group may be shown."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(_("nom"), max_length=CAMPAIGN_NAME_MAX)
+    # Mailed to every invitee: one line, no web address (grille/core/validators.py).
+    name = models.CharField(_("nom"), max_length=CAMPAIGN_NAME_MAX, validators=[validate_mailed_name])
     wave_year = models.PositiveSmallIntegerField(_("vague (année)"))
     version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="+")
     opens_at = models.DateTimeField(_("ouverture"))
