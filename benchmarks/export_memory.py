@@ -36,7 +36,7 @@ def peak_rss_mib() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--campaign", type=int, required=True)
-    parser.add_argument("--what", choices=("csv", "xlsx", "floor"), required=True)
+    parser.add_argument("--what", choices=("csv", "xlsx", "xlsx_worker", "floor"), required=True)
     args = parser.parse_args()
     # The database is the benchmark's, already chosen by the parent (never a test database).
     setup_django(os.environ["DATABASE_URL"])
@@ -45,7 +45,7 @@ def main() -> None:
     # exporters bring numpy and scipy with them (80 MiB), which is no part of an export's cost.
     import openpyxl  # noqa: F401
 
-    import grille.core.exporters  # noqa: F401
+    import grille.core.tabular.writing  # noqa: F401
     import grille.studies.exporters  # noqa: F401
     from benchmarks.bench import EXPORTS
     from grille.studies.models import Campaign
