@@ -10,7 +10,8 @@ CHROMIUM ?= /usr/bin/chromium
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	@echo "== installation des dépendances dans $(VENV) (une à deux minutes la première fois)"
+	$(PY) -m pip install --progress-bar on -e ".[test]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -20,8 +21,11 @@ migrate: install
 	GRILLE_DEV=1 $(PY) manage.py migrate --noinput
 	GRILLE_DEV=1 $(PY) manage.py load_framework
 
+# The web server and the task worker together; Ctrl+C stops both.
 run: migrate
-	@echo "Grille démarre sur http://127.0.0.1:$(PORT) (Ctrl+C pour arrêter)"
+	@echo "Grille démarre sur http://127.0.0.1:$(PORT), avec son exécuteur de tâches (Ctrl+C pour arrêter)"
+	@GRILLE_DEV=1 $(PY) manage.py worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	GRILLE_DEV=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install

@@ -596,7 +596,7 @@ class NullSink:
 
 
 def export_microdata_csv(campaign) -> int:
-    from grille.core.exporters import write_csv
+    from grille.core.tabular.writing import write_csv
     from grille.studies.exporters import MicrodataExporter
 
     sink = NullSink()

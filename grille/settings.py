@@ -43,11 +43,14 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "ninja",  # serves the API docs' Swagger UI from its bundled static files, never from a CDN
+    "django_tasks",
+    "django_tasks_db",
     "grille.core",
     "grille.pages",
     "grille.disclosure",
     "grille.accounts",
     "grille.frameworks",
+    "grille.files",
     "grille.assessments",
     "grille.organisations",
     "grille.studies",
@@ -132,6 +135,23 @@ WHITENOISE_USE_FINDERS = DEBUG or env_bool("GRILLE_DEV", False)
 WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Work that outlives the request (e-mails, large exports, reports) runs as tasks (Django's tasks
+# API, DEP 14, through the django-tasks backport), queued in the project's own database and run by
+# the worker: `manage.py worker` (started by `make run`; a second process in production).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "mail", "files"],
+    }
+}
+
+# Generated files (large exports, reports) are written below MEDIA_ROOT by the worker and only ever
+# downloaded through a view that checks rights (grille/files): no MEDIA_URL, never served as static.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+GRILLE_FILES_TTL_HOURS = int(os.environ.get("GRILLE_FILES_TTL_HOURS", "24"))
+# A build that has not reported progress for this long is shown as interrupted and can be retried.
+GRILLE_FILES_STALE_SECONDS = int(os.environ.get("GRILLE_FILES_STALE_SECONDS", "180"))
+
 # Per process, so nothing that must be shared lives here: rate limits count in the database
 # (grille/core/ratelimit.py), where every gunicorn worker sees them.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -166,6 +186,12 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Grille <ne-pas-repondre@grille.localhost>")
+# E-mails leave through the outbox (grille/core/tasks.py): at most this many per minute, across
+# every worker; a transport error is retried with backoff, up to this many attempts in all.
+GRILLE_MAIL_PER_MINUTE = int(os.environ.get("GRILLE_MAIL_PER_MINUTE", "600"))
+GRILLE_MAIL_MAX_ATTEMPTS = int(os.environ.get("GRILLE_MAIL_MAX_ATTEMPTS", "8"))
+# A server that stops answering is a transport error (retried), not a worker stuck for ever.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 
 # The public address, for the absolute links of e-mails (grille/core/links.py). Locally the one
 # `make run` serves; in production the first host name of ALLOWED_HOSTS, over HTTPS.

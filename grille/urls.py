@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("grille.accounts.urls")),
     path("", include("grille.organisations.urls")),
     path("", include("grille.studies.urls")),
+    path("", include("grille.files.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

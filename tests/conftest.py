@@ -82,3 +82,16 @@ def pytest_collection_modifyitems(config, items):
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("chaos")])
         items[:] = kept
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    """A real SMTP server on a free port, not yet started (so: down), and Django's SMTP backend
+    pointed at it; call .start() to bring it up."""
+    from tests.smtp_sink import SmtpSink
+
+    sink = SmtpSink()
+    for name, value in sink.settings().items():
+        setattr(settings, name, value)
+    yield sink
+    sink.stop()

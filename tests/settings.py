@@ -1,6 +1,7 @@
 """Test settings: the real settings, with a dev key and fast password hashing."""
 
 import os
+import tempfile
 
 os.environ.setdefault("GRILLE_DEV", "1")
 
@@ -20,3 +21,12 @@ else:
 # The host of Django's test client, so that a link read from an e-mail opens with the client;
 # the browser journeys point it at their live server.
 SITE_URL = "http://testserver"
+
+# Tasks run at once, inside the request, unless a test asks for the real path: the e-mail and
+# generated-file tests override TASKS with the database backend (WORKER_TASKS) and run the
+# worker (`manage.py worker --batch`, or a real worker process that they kill).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "mail", "files"]}}
+WORKER_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail", "files"]}}
+
+# Generated files (grille/files) go to a directory of this test run, never to var/media.
+MEDIA_ROOT = tempfile.mkdtemp(prefix="grille-test-media-")

@@ -16,7 +16,7 @@ from grille.assessments.models import Assessment, PeerShare
 from grille.assessments.peers import settle_pool
 from grille.assessments.selectors import get_profile
 from grille.core.links import absolute_url
-from grille.core.mail import send_templated_mail
+from grille.core.mail import MailKind, send_templated_mail
 from grille.core.tokens import hash_token, new_token
 from grille.organisations.models import Invitation, Membership, PracticeComment, Share
 from grille.organisations.pools import pooled_organisations, settle_teams
@@ -45,7 +45,7 @@ def send_login_link(*, email: str, next_path: str = "") -> None:
     send_templated_mail(
         to=email,
         subject=_("Votre lien de connexion à Grille"),
-        template="accounts/email_login.txt",
+        template="accounts/email_login.txt", kind=MailKind.SIGN_IN,
         context={"url": absolute_url(reverse("accounts:login_confirm", args=[raw])), "minutes": settings.LOGIN_LINK_MAX_AGE // 60},
     )
 

@@ -14,9 +14,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from grille.core.access import private
-from grille.core.mail import send_templated_mail
+from grille.core.mail import MailKind, send_templated_mail
 from grille.core.pdf import render_pdf
-from grille.core.ratelimit import BAD_RESUME_LINKS, counts_unknown_links
+from grille.core.ratelimit import (
+    BAD_RESUME_LINKS,
+    RESUME_LINK_MAILS,
+    RateLimited,
+    counts_unknown_links,
+    mail_sender,
+    too_many_mails,
+)
 from grille.frameworks import grid as g
 from grille.frameworks.charts import situation_radar, situation_series
 from grille.frameworks.resources import resources_by_practice
@@ -113,11 +120,19 @@ def send_link(request: HttpRequest, uuid: UUID) -> HttpResponse:
         return render(request, "assessments/resume_link.html", {
             "assessment": assessment, "token": raw, "url": _resume_url(request, raw), "form": form,
         }, status=400)
+    # Any address may be typed here, by anyone: counted per sender and per recipient first.
+    try:
+        RESUME_LINK_MAILS.spend(sender=mail_sender(request), recipient=form.cleaned_data["email"])
+    except RateLimited as exc:
+        return too_many_mails(request, exc)
     send_templated_mail(
         to=form.cleaned_data["email"],
         subject=_("Votre lien pour reprendre votre positionnement"),
-        template="assessments/email_resume.txt",
-        context={"url": _resume_url(request, raw)},
+        template="assessments/email_resume.txt", kind=MailKind.RESUME_LINK,
+        context={
+            "url": _resume_url(request, raw),
+            "requester_email": request.user.email if request.user.is_authenticated else "",
+        },
     )
     messages.success(request, _("Le lien de reprise a été envoyé à %(email)s.") % {"email": form.cleaned_data["email"]})
     return redirect("assessments:step", uuid=assessment.uuid, number=1)

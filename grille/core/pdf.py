@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 PDF_STYLESHEETS = ("grille/app.css", "grille/print.css")
 
 
-def render_pdf_bytes(request: HttpRequest, template: str, context: dict[str, Any]) -> bytes:
+def render_pdf_bytes(request: HttpRequest | None, template: str, context: dict[str, Any]) -> bytes:
     from weasyprint import CSS, HTML
     from weasyprint.urls import URLFetcher
 

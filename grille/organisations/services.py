@@ -15,9 +15,11 @@ from django.utils.translation import gettext as _
 from grille.assessments.models import Assessment
 from grille.core.enums import StructureType
 from grille.core.links import absolute_url
-from grille.core.mail import send_templated_mail
+from grille.core.mail import MailKind, send_templated_mail
+from grille.core.ratelimit import INVITATION_MAILS, user_sender
 from grille.core.tokens import hash_token, new_token
 from grille.core.users import User
+from grille.core.validators import SUBJECT_TEXT_MAX, single_line, validate_mailed_name
 from grille.frameworks.selectors import get_default_version, get_grid
 
 from .enums import (
@@ -83,6 +85,18 @@ def _clean_text(value: str, *, label: str, max_length: int, required: bool = Fal
     return value
 
 
+def _clean_mailed_name(value: str, *, label: str, max_length: int) -> str:
+    """A required name that invitations e-mail to others: also one line, without a web address."""
+    value = _clean_text(value, label=label, max_length=max_length, required=True)
+    try:
+        validate_mailed_name(value)
+    except ValidationError as exc:
+        raise OrganisationError(
+            _("« %(label)s » : %(problem)s") % {"label": label, "problem": exc.messages[0]}
+        ) from None
+    return value
+
+
 def _require(allowed: bool) -> None:
     """Refuse a change the caller's role does not allow (permissions.py decides)."""
     if not allowed:
@@ -92,7 +106,7 @@ def _require(allowed: bool) -> None:
 @transaction.atomic
 def create_organisation(*, user: User, name: str, structure_type: str, territory: str = "", territory_type: str = "") -> Organisation:
     """Create an organisation space; its creator is its first facilitator."""
-    name = _clean_text(name, label=_("Nom"), max_length=NAME_MAX, required=True)
+    name = _clean_mailed_name(name, label=_("Nom"), max_length=NAME_MAX)
     territory = _clean_text(territory, label=_("Territoire"), max_length=NAME_MAX)
     if structure_type not in StructureType.values:
         raise OrganisationError(_("Choisissez un type de structure dans la liste."))
@@ -117,7 +131,11 @@ def join_url(raw: str) -> str:
 def create_invitation(
     *, membership: Membership, email: str = "", days: int = 14, max_uses: int | None = 1
 ) -> tuple[Invitation, str]:
-    """Create an invitation link (sent by e-mail when an address is given); the raw token is returned once."""
+    """Create an invitation link (sent by e-mail when an address is given); the raw token is returned once.
+
+    An e-mail counts against INVITATION_MAILS (per inviter, per address): past it, RateLimited is
+    raised and nothing is saved nor queued.
+    """
     _require(can_manage_members(membership))
     if not 1 <= days <= INVITATION_MAX_DAYS:
         raise OrganisationError(_("La durée de validité doit être comprise entre 1 et %(max)d jours.") % {"max": INVITATION_MAX_DAYS})
@@ -131,6 +149,8 @@ def create_invitation(
             validate_email(email)
         except ValidationError:
             raise OrganisationError(_("Saisissez une adresse e-mail valide, par exemple prenom.nom@exemple.fr.")) from None
+    if email:
+        INVITATION_MAILS.spend(sender=user_sender(membership.user_id), recipient=email)
     raw, digest = new_token()
     invitation = Invitation.objects.create(
         organisation=membership.organisation,
@@ -141,13 +161,29 @@ def create_invitation(
         max_uses=max_uses,
     )
     if email:
-        send_templated_mail(
-            to=email,
-            subject=_("Invitation à rejoindre « %(name)s » sur Grille") % {"name": membership.organisation.name},
-            template="organisations/email_invitation.txt",
-            context={"organisation": membership.organisation, "url": join_url(raw), "inviter": membership.user, "days": days},
-        )
+        _send_invitation(membership=membership, email=email, url=join_url(raw), days=days)
     return invitation, raw
+
+
+def _send_invitation(*, membership: Membership, email: str, url: str, days: int) -> None:
+    # The names were chosen by people: a row saved before the input check could hold a line
+    # break, which must neither fail the sending nor forge a header. The body names the inviter
+    # by their address, which Grille checked when they signed in.
+    organisation_name = single_line(membership.organisation.name)
+    inviter = membership.user
+    send_templated_mail(
+        to=email,
+        subject=_("Invitation à rejoindre « %(name)s » sur Grille")
+        % {"name": single_line(organisation_name, max_length=SUBJECT_TEXT_MAX)},
+        template="organisations/email_invitation.txt", kind=MailKind.ORGANISATION_INVITATION,
+        context={
+            "organisation_name": organisation_name,
+            "inviter_name": single_line(inviter.display_name),
+            "inviter_email": inviter.email,
+            "url": url,
+            "days": days,
+        },
+    )
 
 
 @transaction.atomic

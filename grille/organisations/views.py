@@ -14,7 +14,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from grille.assessments.forms import EmailForm
 from grille.core.access import private
-from grille.core.ratelimit import BAD_INVITATION_LINKS, counts_unknown_links
+from grille.core.ratelimit import (
+    BAD_INVITATION_LINKS,
+    RateLimited,
+    counts_unknown_links,
+    too_many_mails,
+)
 from grille.core.users import AuthenticatedHttpRequest
 from grille.frameworks.selectors import get_grid
 
@@ -172,6 +177,8 @@ def invite(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
         )
     except services.OrganisationError as exc:
         return _refused(request, membership, exc)
+    except RateLimited as exc:
+        return too_many_mails(request, exc)
     # Shown once on the next page: only the hash is kept.
     request.session["grille_new_invitation"] = services.join_url(raw)
     if form.cleaned_data["email"]:

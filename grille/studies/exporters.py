@@ -11,17 +11,18 @@ Aggregates: exactly the figures the dashboard shows, suppressed cells written «
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
+from typing import IO, Any
 
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from grille.assessments.models import Answer
-from grille.core.tabular.writing import Exporter, Sheet
+from grille.core.tabular.writing import Exporter, Sheet, write_csv, write_xlsx_to
 from grille.disclosure.cells import SUPPRESSED_MARK, Cell
 from grille.disclosure.labels import protection_note
 from grille.frameworks import grid as g
@@ -47,6 +48,14 @@ def secrecy_note(k: int) -> str:
 def _stem(campaign: Campaign) -> str:
     stem = slugify(campaign.name)[:60].strip("-") or "etude"
     return f"{stem}-{campaign.wave_year}" + ("-donnees-fictives" if campaign.synthetic else "")
+
+
+def microdata_filename(campaign: Campaign) -> str:
+    return f"microdonnees-{_stem(campaign)}"
+
+
+def aggregates_filename(campaign: Campaign) -> str:
+    return f"agregats-{_stem(campaign)}"
 
 
 def _values_text(pairs: Iterable[tuple[object, object]]) -> str:
@@ -82,7 +91,7 @@ class MicrodataExporter(Exporter):
         self.chunk_size = chunk_size
         self.grid: g.Grid = get_grid(campaign.version_id)
         self.questions = list(ProfileQuestion.objects.filter(campaign=campaign).order_by("position", "id"))
-        self.filename = f"microdonnees-{_stem(campaign)}"
+        self.filename = microdata_filename(campaign)
         self.variables = self._variables()
         self._options = {
             role: {o.id: o for o in self.grid.dimensions[role].options} for role in ("level", "wish", "carrying")
@@ -220,6 +229,31 @@ class MicrodataExporter(Exporter):
             yield row
 
 
+class CountingExporter(Exporter):
+    """The same sheets, with the rows of the main one counted as the engine writes them."""
+
+    def __init__(
+        self, inner: Exporter, on_row: Callable[[Iterable[Sequence[Any]]], Iterator[Sequence[Any]]]
+    ) -> None:
+        self.inner = inner
+        self.on_row = on_row
+        self.filename = inner.filename
+        self.csv_sheet = inner.csv_sheet
+
+    def sheets(self) -> Iterator[Sheet]:
+        for sheet in self.inner.sheets():
+            yield replace(sheet, rows=self.on_row(sheet.rows)) if sheet.name == self.csv_sheet else sheet
+
+
+def write_export(exporter: Exporter, fmt: str, out: IO[bytes]) -> None:
+    """Write an export to a binary file: its CSV sheet as CSV, or every sheet as XLSX."""
+    if fmt == "csv":
+        for chunk in write_csv(exporter.sheet()):
+            out.write(chunk.encode("utf-8"))
+    else:
+        write_xlsx_to(out, exporter)
+
+
 # --- Aggregates ------------------------------------------------------------------------------
 
 def _rounded(value: float | None, digits: int = MEAN_DIGITS) -> float | None:
@@ -263,7 +297,7 @@ class AggregatesExporter(Exporter):
         self.campaign = campaign
         self.dashboard = dashboard
         self.now = now or timezone.now()
-        self.filename = f"agregats-{_stem(campaign)}"
+        self.filename = aggregates_filename(campaign)
 
     def sheets(self) -> Iterator[Sheet]:
         yield self.about_sheet()

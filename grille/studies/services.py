@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.template.loader import render_to_string
@@ -26,9 +26,11 @@ from grille.assessments.enums import AssessmentStatus
 from grille.assessments.models import Assessment
 from grille.assessments.services import start_assessment
 from grille.core.links import absolute_url
+from grille.core.mail import Mail, MailKind, queue_mails, retry_failed_mail
 from grille.core.tabular.reading import ImportFileError
 from grille.core.tokens import accepted_keys, derived_token, hash_token, new_token, token_text
 from grille.core.users import User
+from grille.core.validators import SUBJECT_TEXT_MAX, single_line, validate_mailed_name
 from grille.disclosure.cells import MIN_THRESHOLD
 from grille.frameworks.crosswalks import CrosswalkFileError, UnknownCodeMessages, load_crosswalk
 from grille.frameworks.enums import VersionStatus
@@ -50,6 +52,7 @@ from .models import (
 )
 from .permissions import can_run_studies
 from .pools import settle_campaign
+from .selectors import campaign_mail, invitee_topic
 
 PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -76,6 +79,21 @@ class ImportRefused(StudyError):
         self.errors = errors
 
 
+def _check_name(name: str) -> str:
+    """The campaign's name is mailed to every invitee: one line, without a web address."""
+    name = name.strip()
+    try:
+        validate_mailed_name(name)
+    except ValidationError as exc:
+        raise StudyError(_("Nom de la campagne : %(problem)s") % {"problem": exc.messages[0]}) from None
+    return name
+
+
+def _subject_name(campaign: Campaign) -> str:
+    # A name saved before the check above may hold a line break or a direction override.
+    return single_line(campaign.name, max_length=SUBJECT_TEXT_MAX)
+
+
 def _check_dates_and_threshold(opens_at: datetime, closes_at: datetime, threshold: int) -> None:
     if closes_at <= opens_at:
         raise StudyError(_("La date de clôture doit être postérieure à la date d'ouverture."))
@@ -93,11 +111,12 @@ def create_campaign(
     """Create a campaign with the default profile questions; its creator becomes its analyst."""
     if user is not None and not can_run_studies(user):
         raise NotAllowed(_("Seules les personnes habilitées comme analystes peuvent créer une campagne d'étude."))
+    name = _check_name(name)
     _check_dates_and_threshold(opens_at, closes_at, threshold)
     if not consent_text.strip():
         raise StudyError(_("Le texte du consentement est obligatoire."))
     campaign = Campaign.objects.create(
-        name=name.strip(), wave_year=wave_year, version=version, opens_at=opens_at, closes_at=closes_at,
+        name=name, wave_year=wave_year, version=version, opens_at=opens_at, closes_at=closes_at,
         introduction=introduction.strip(), threshold=threshold, synthetic=synthetic,
     )
     ConsentText.objects.create(campaign=campaign, version=1, text=consent_text.strip())
@@ -132,6 +151,7 @@ def update_campaign(
 ) -> Campaign:
     """Change a campaign. A new consent wording becomes a new version; a new closing date
     applies at once to every positioning of the campaign."""
+    name = _check_name(name)
     _check_dates_and_threshold(opens_at, closes_at, threshold)
     if threshold != campaign.threshold and Respondent.objects.filter(campaign=campaign, released=True).exists():
         # Results already published with one k: another k would publish other cells and
@@ -140,7 +160,7 @@ def update_campaign(
     current = current_consent(campaign)
     if consent_text.strip() and consent_text.strip() != current.text:
         ConsentText.objects.create(campaign=campaign, version=current.version + 1, text=consent_text.strip())
-    campaign.name, campaign.opens_at, campaign.closes_at = name.strip(), opens_at, closes_at
+    campaign.name, campaign.opens_at, campaign.closes_at = name, opens_at, closes_at
     campaign.introduction, campaign.threshold = introduction.strip(), threshold
     campaign.save(update_fields=["name", "opens_at", "closes_at", "introduction", "threshold"])
     Assessment.objects.filter(study_respondent__campaign=campaign).update(answers_until=closes_at)
@@ -240,13 +260,18 @@ def invitee_token(invitee: Invitee) -> str:
     The link already sent is kept while the key it was made with is still accepted (SECRET_KEY or
     one of SECRET_KEY_FALLBACKS). Once that key is dropped, that link no longer opens: a new one is
     made with the current key and its hash stored, for the next e-mail."""
-    for token in _accepted_invitee_tokens(invitee.link_key):
-        if hash_token(token) == invitee.token_hash:
-            return token
-    token = _current_invitee_token(invitee.link_key)
-    invitee.token_hash = hash_token(token)
-    Invitee.objects.filter(pk=invitee.pk).update(token_hash=invitee.token_hash)
+    token, token_hash = _link_token(invitee.pk, invitee.link_key, invitee.token_hash)
+    invitee.token_hash = token_hash
     return token
+
+
+def _link_token(pk: int, link_key: str, token_hash: str) -> tuple[str, str]:
+    for token in _accepted_invitee_tokens(link_key):
+        if hash_token(token) == token_hash:
+            return token, token_hash
+    token = _current_invitee_token(link_key)
+    Invitee.objects.filter(pk=pk).update(token_hash=hash_token(token))
+    return token, hash_token(token)
 
 
 @dataclass(frozen=True)
@@ -268,6 +293,7 @@ def import_invitees(*, campaign: Campaign, raw: bytes) -> InviteeImportResult:
             _("Le fichier contient %(n)d ligne(s) à corriger : rien n'a été importé.") % {"n": len(parsed.errors)},
             parsed.errors,
         )
+    Campaign.objects.select_for_update().filter(pk=campaign.pk).first()  # not while a mailing is accepted
     existing = set(Invitee.objects.filter(campaign=campaign).values_list("email", flat=True))
     new = []
     for email in parsed.emails:
@@ -289,58 +315,61 @@ def _completed_respondent(campaign: Campaign) -> QuerySet[Respondent]:
 
 @dataclass(frozen=True)
 class SendReport:
-    sent: int
-    failed: int
+    queued: int
 
 
-def _send(*, invitees: list[Invitee], template: str, subject: str, mark: str) -> SendReport:
-    """Send one e-mail per invitee over one connection; each outcome is recorded on its own,
-    so a failure is reported and can be retried without sending twice to the others."""
-    sent = failed = 0
-    connection = get_connection(fail_silently=False)
-    try:
-        connection.open()
-    except OSError as exc:
-        Invitee.objects.filter(pk__in=[i.pk for i in invitees]).update(send_error=str(exc)[:500])
-        return SendReport(sent=0, failed=len(invitees))
-    try:
-        for invitee in invitees:
-            url = absolute_url(reverse("studies:invited", args=[invitee_token(invitee)]))
-            body = render_to_string(template, {"campaign": invitee.campaign, "url": url})
-            message = EmailMessage(subject, body, None, [invitee.email], connection=connection)
-            try:
-                message.send()
-            except Exception as exc:  # noqa: BLE001 - any transport error is recorded for a retry
-                Invitee.objects.filter(pk=invitee.pk).update(send_error=str(exc)[:500] or exc.__class__.__name__)
-                failed += 1
-            else:
-                Invitee.objects.filter(pk=invitee.pk).update(**{mark: timezone.now()}, send_error="")
-                sent += 1
-    finally:
-        connection.close()
-    return SendReport(sent=sent, failed=failed)
+# Stands for each invitee's link while the message is rendered once for the whole mailing.
+LINK_PLACEHOLDER = "@@grille-invitee-link@@"
 
 
+def _queue(*, campaign: Campaign, invitees: QuerySet[Invitee], template: str, subject: str, kind: str, mark: str) -> SendReport:
+    """Queue one e-mail per invitee in the outbox and mark them at once: the worker sends them at
+    the configured rate, and the invitations page shows each one's state. The body is rendered
+    once, each person's link put in its place."""
+    # Tuples, not instances: 30 000 of them in one POST.
+    people = list(invitees.values_list("pk", "email", "link_key", "token_hash"))
+    body = render_to_string(template, {"campaign": campaign, "url": LINK_PLACEHOLDER})
+    link_prefix = absolute_url(reverse("studies:invited", args=["x"]))[:-2]
+    rows = [
+        Mail(
+            to=email, subject=subject, kind=kind, topic=invitee_topic(pk),
+            body=body.replace(LINK_PLACEHOLDER, f"{link_prefix}{_link_token(pk, link_key, token_hash)[0]}/"),
+        )
+        for pk, email, link_key, token_hash in people
+    ]
+    queue_mails(rows)
+    # The same people: the campaign is locked, so no invitee was added in between.
+    invitees.update(**{mark: timezone.now()}, send_error="")
+    return SendReport(queued=len(rows))
+
+
+@transaction.atomic
 def send_invitations(*, campaign: Campaign) -> SendReport:
-    """Send the invitation to everyone not yet reached (new invitees and failed sendings)."""
-    invitees = list(Invitee.objects.filter(campaign=campaign, sent_at__isnull=True).select_related("campaign"))
-    return _send(
-        invitees=invitees, template="studies/email_invitation.txt",
-        subject=_("Étude « %(name)s » : votre participation") % {"name": campaign.name}, mark="sent_at",
+    """Queue the invitation for everyone not yet invited; a failed one is sent again by
+    retry_failed_mailings."""
+    Campaign.objects.select_for_update().filter(pk=campaign.pk).first()  # one mailing at a time
+    return _queue(
+        campaign=campaign, invitees=Invitee.objects.filter(campaign=campaign, sent_at__isnull=True),
+        template="studies/email_invitation.txt", kind=MailKind.STUDY_INVITATION,
+        subject=_("Étude « %(name)s » : votre participation") % {"name": _subject_name(campaign)}, mark="sent_at",
     )
 
 
+@transaction.atomic
 def send_reminders(*, campaign: Campaign) -> SendReport:
     """Remind only those who were invited and have not submitted their answers."""
-    invitees = list(
-        Invitee.objects.filter(campaign=campaign, sent_at__isnull=False)
-        .exclude(Exists(_completed_respondent(campaign)))
-        .select_related("campaign")
+    Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+    return _queue(
+        campaign=campaign,
+        invitees=Invitee.objects.filter(campaign=campaign, sent_at__isnull=False).exclude(Exists(_completed_respondent(campaign))),
+        template="studies/email_reminder.txt", kind=MailKind.STUDY_REMINDER,
+        subject=_("Rappel — étude « %(name)s »") % {"name": _subject_name(campaign)}, mark="reminded_at",
     )
-    return _send(
-        invitees=invitees, template="studies/email_reminder.txt",
-        subject=_("Rappel — étude « %(name)s »") % {"name": campaign.name}, mark="reminded_at",
-    )
+
+
+def retry_failed_mailings(*, campaign: Campaign) -> int:
+    """Queue again the campaign's invitations and reminders that failed."""
+    return retry_failed_mail(campaign_mail(campaign))
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ urlpatterns = [
     path("etudes/<uuid:uuid>/questions/<int:question_id>/retirer/", views.question_delete, name="question_delete"),
     path("etudes/<uuid:uuid>/invitations/", views.invitees, name="invitees"),
     path("etudes/<uuid:uuid>/invitations/envoyer/", views.send, name="send"),
+    path("etudes/<uuid:uuid>/invitations/reessayer/", views.retry_mail, name="retry_mail"),
     path("etudes/<uuid:uuid>/lien-ouvert/", views.open_link, name="open_link"),
     path("etudes/<uuid:uuid>/suivi/", views.tracking, name="tracking"),
     path("etudes/<uuid:uuid>/resultats/", views.dashboard, name="dashboard"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,20 +21,28 @@ from grille.assessments import grants
 from grille.assessments import selectors as assessment_selectors
 from grille.core.access import private
 from grille.core.charts import RadarSeries, line_chart
-from grille.core.pdf import render_pdf
 from grille.core.ratelimit import BAD_STUDY_LINKS, counts_unknown_links
-from grille.core.tabular.writing import csv_response, xlsx_response
 from grille.core.users import AuthenticatedHttpRequest
+from grille.files.models import GeneratedFile
+from grille.files.services import status_label
 
 from . import permissions, selectors, services
 from .comparison import compare_waves
 from .dashboard import Tracking, build_dashboard, build_tracking
-from .exporters import AggregatesExporter, MicrodataExporter
+from .files import (
+    AGGREGATES_XLSX,
+    MICRODATA,
+    REPORT_PDF,
+    ask_aggregates,
+    ask_microdata,
+    ask_report,
+    recent_files,
+)
 from .forms import CampaignForm, QuestionForm, UploadForm, WaveForm
 from .models import Campaign, PreviousWave, Respondent
 from .pools import settle_campaign
 from .queries import QueryRefused, ResultsQuery, parse_page_query
-from .reports import report_context, study_radar, wave_comparisons
+from .reports import study_radar
 
 OPEN_LINK_SESSION_KEY = "grille_study_open_link"
 
@@ -186,12 +195,18 @@ def send(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     else:
         report = services.send_invitations(campaign=campaign)
         label = _("Invitations")
-    if report.failed:
-        messages.error(request, _("%(what)s : %(sent)d envoyée(s), %(failed)d en échec — vous pouvez réessayer.") % {
-            "what": label, "sent": report.sent, "failed": report.failed,
-        })
-    else:
-        messages.success(request, _("%(what)s : %(sent)d envoyée(s).") % {"what": label, "sent": report.sent})
+    messages.success(request, _("%(what)s : %(n)d message(s) mis en file d'envoi ; leur état s'affiche ci-dessous.") % {
+        "what": label, "n": report.queued,
+    })
+    return redirect("studies:invitees", uuid=uuid)
+
+
+@login_required
+@require_POST
+def retry_mail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
+    campaign = selectors.get_campaign_for(request.user, uuid)
+    count = services.retry_failed_mailings(campaign=campaign)
+    messages.success(request, _("%(n)d message(s) en échec remis en file d'envoi.") % {"n": count})
     return redirect("studies:invitees", uuid=uuid)
 
 
@@ -424,42 +439,60 @@ def exports(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
         "campaign": campaign, "counts": selectors.respondent_counts(campaign),
         "can_download_microdata": permissions.can_download_microdata(request.user, campaign),
         "downloads": campaign.microdata_downloads.all()[:20],
+        "files_ttl_hours": settings.GRILLE_FILES_TTL_HOURS,
+    })
+
+
+def _generated_file(
+    request: AuthenticatedHttpRequest, campaign: Campaign, *, kind: str, title: str, ask: Callable[[], GeneratedFile],
+) -> HttpResponse:
+    """GET: the page that offers to prepare the file (and lists the caller's recent ones); POST:
+    the job is queued for the worker and the caller follows its progress on the file's page."""
+    if request.method == "POST":
+        return redirect("files:detail", uuid=ask().uuid)
+    return render(request, "studies/file_request.html", {
+        "campaign": campaign, "title": title, "action": request.get_full_path(),
+        "recent": [(job, status_label(job)) for job in recent_files(campaign, request.user, kind)],
     })
 
 
 @login_required
 @private
-@require_GET
+@require_http_methods(["GET", "POST"])
 def export_microdata(request: AuthenticatedHttpRequest, uuid: UUID, fmt: str) -> HttpResponseBase:
     campaign = selectors.get_campaign_for(request.user, uuid)
-    if fmt not in ("csv", "xlsx"):
+    if fmt not in MICRODATA:
         raise Http404
     if not permissions.can_download_microdata(request.user, campaign):
         return _refused(request, campaign, services.NotAllowed(
             _("Seul·e la ou le responsable de l'étude peut télécharger les microdonnées pseudonymisées. Les tableaux agrégés, protégés, restent disponibles.")
         ))
-    services.record_microdata_download(campaign=campaign, user=request.user, fmt=fmt, via="web")
-    exporter = MicrodataExporter(campaign)
-    return csv_response(exporter) if fmt == "csv" else xlsx_response(exporter)
+    return _generated_file(
+        request, campaign, kind=MICRODATA[fmt], title=_("Microdonnées (%(fmt)s)") % {"fmt": fmt.upper()},
+        ask=lambda: ask_microdata(campaign=campaign, user=request.user, fmt=fmt),
+    )
 
 
 @login_required
 @private
-@require_GET
+@require_http_methods(["GET", "POST"])
 def export_aggregates(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
-    asked, error = _results_query(request, campaign)
+    _asked, error = _results_query(request, campaign)
     if error:
         return _refused(request, campaign, services.StudyError(error))
-    settle_campaign(campaign)
-    return xlsx_response(AggregatesExporter(campaign, build_dashboard(campaign, filters=asked.filters, compare=asked.compare)))
+    return _generated_file(
+        request, campaign, kind=AGGREGATES_XLSX, title=_("Tableaux agrégés (XLSX)"),
+        ask=lambda: ask_aggregates(campaign=campaign, user=request.user, query=request.GET.urlencode()),
+    )
 
 
 @login_required
 @private
-@require_GET
+@require_http_methods(["GET", "POST"])
 def report_pdf(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
-    settle_campaign(campaign)
-    context = report_context(campaign, build_dashboard(campaign), build_tracking(campaign), wave_comparisons(campaign))
-    return render_pdf(request, "studies/report_pdf.html", context, filename=f"rapport-etude-{campaign.wave_year}.pdf")
+    return _generated_file(
+        request, campaign, kind=REPORT_PDF, title=_("Rapport d'étude (PDF)"),
+        ask=lambda: ask_report(campaign=campaign, user=request.user),
+    )

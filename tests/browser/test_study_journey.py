@@ -69,7 +69,8 @@ def test_analyst_runs_a_campaign_and_takes_the_results_away(site, new_context, t
     analyst.get_by_text("2 adresse(s) ajoutée(s)").wait_for()
     sent_before = len(mail.outbox)
     analyst.get_by_role("button", name=re.compile("Envoyer les invitations")).click()
-    analyst.get_by_text("Invitations : 2 envoyée(s).").wait_for()
+    # Queued in the outbox and sent by the task at once (the tests' immediate backend).
+    analyst.get_by_text("Invitations : 2 message(s) mis en file d'envoi").wait_for()
     links = {m.to[0]: re.search(r"https?://\S+/etude/i/\S+/", m.body).group(0) for m in mail.outbox[sent_before:]}
     assert set(links) == {"amina@exemple.fr", "bruno@exemple.fr"}
 
@@ -89,8 +90,11 @@ def test_analyst_runs_a_campaign_and_takes_the_results_away(site, new_context, t
 
     analyst.goto(campaign_url + "exports/")
     assert_accessible(analyst)
+    # Each file is prepared by a task (here at once, the tests' immediate backend), then offered.
+    analyst.get_by_role("button", name=re.compile("CSV")).click()
+    assert_accessible(analyst)
     with analyst.expect_download() as csv_download:
-        analyst.get_by_role("link", name=re.compile("CSV")).click()
+        analyst.get_by_role("link", name=re.compile("Télécharger")).click()
     raw = csv_download.value.path().read_bytes()
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
@@ -99,15 +103,19 @@ def test_analyst_runs_a_campaign_and_takes_the_results_away(site, new_context, t
     header = rows[0]
     assert header[0] == "id"
 
+    analyst.goto(campaign_url + "exports/")
+    analyst.get_by_role("button", name=re.compile("XLSX avec dictionnaire")).click()
     with analyst.expect_download() as xlsx_download:
-        analyst.get_by_role("link", name=re.compile("XLSX avec dictionnaire")).click()
+        analyst.get_by_role("link", name=re.compile("Télécharger")).click()
     workbook = load_workbook(io.BytesIO(xlsx_download.value.path().read_bytes()), read_only=True)
     assert len(list(workbook.worksheets[0].iter_rows(values_only=True))) == 3
     assert len(workbook.worksheets) == 2
     workbook.close()
 
+    analyst.goto(campaign_url + "exports/")
+    analyst.get_by_role("button", name=re.compile("Rapport d'étude")).click()
     with analyst.expect_download() as pdf_download:
-        analyst.get_by_role("link", name=re.compile("Rapport d'étude")).click()
+        analyst.get_by_role("link", name=re.compile("Télécharger")).click()
     pdf = pdf_download.value.path().read_bytes()
     assert pdf.startswith(b"%PDF")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)

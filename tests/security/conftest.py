@@ -6,20 +6,21 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, TestCase
 from django.utils import timezone
 
 from grille.accounts.models import ApiToken, User
 from grille.accounts.services import create_api_token
 from grille.assessments.models import Assessment
 from grille.assessments.services import AnswerInput, save_answers, start_assessment
+from grille.core import ratelimit
 from grille.core.tokens import new_token
 from grille.frameworks.crosswalks import load_crosswalk_file
 from grille.frameworks.models import Crosswalk
@@ -122,7 +123,8 @@ def world(db, tmp_path) -> World:
         campaign=campaign, link_key=study_services.open_link_key(), consent_version=1, owner=owner,
     )
     study_services.import_invitees(campaign=campaign, raw=b"invitee@exemple.fr\n")
-    study_services.send_invitations(campaign=campaign)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the outbox sends once the mailing commits
+        study_services.send_invitations(campaign=campaign)
     invitee_raw = re.search(r"/etude/i/([^/\s]+)/", mail.outbox[-1].body).group(1)
     open_raw = study_services.create_open_link(campaign=campaign)
 
@@ -145,3 +147,23 @@ def world(db, tmp_path) -> World:
         login_raw=_login_link_raw("camille@exemple.fr"), campaign=campaign, question=question, wave=wave,
         respondent=respondent, invitee_raw=invitee_raw, open_raw=open_raw,
     )
+
+
+class FakeClock:
+    """The rate limits' clock, moved by hand: a test passes a window without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = timezone.now()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(ratelimit, "clock", fake)
+    return fake

@@ -21,20 +21,25 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from grille.accounts.selectors import api_tokens_for
 from grille.api.api import api
 from grille.assessments.selectors import owned_by
 from grille.core.users import AnyUser
+from grille.files.enums import FileStatus
+from grille.files.models import GeneratedFile
 from grille.organisations import permissions as team_permissions
 from grille.organisations.models import Membership
 from grille.organisations.selectors import memberships_for
@@ -165,6 +170,21 @@ draft = lambda w: w.draft.uuid  # noqa: E731
 done = lambda w: w.submitted.uuid  # noqa: E731
 campaign = lambda w: w.campaign.uuid  # noqa: E731
 respondent = lambda w: w.respondent.assessment.uuid  # noqa: E731
+
+
+def ready_report(w: World) -> Any:
+    """A study report the worker has built (grille/files): its rights are the campaign's."""
+    subject = f"campaign:{w.campaign.uuid}"
+    job = GeneratedFile.objects.filter(subject=subject).first()
+    if job is None:
+        job = GeneratedFile(
+            owner=w.campaign.lead, kind="study-report-pdf", subject=subject, status=FileStatus.READY, attempt=1,
+            progress=100, filename="rapport-etude-2024.pdf", expires_at=timezone.now() + timedelta(hours=1),
+        )
+        job.file.save("rapport.pdf", ContentFile(b"%PDF-1.7 test"), save=False)
+        job.size = job.file.size
+        job.save()
+    return job.uuid
 
 
 def upload(content: bytes) -> Callable[[World], dict[str, Any]]:
@@ -314,6 +334,7 @@ PAGES: dict[str, list[Case]] = {
         Case("POST", u("studies:invitees", campaign), study(302), upload(b"nouvelle@exemple.fr\n")),
     ],
     "studies:send": [Case("POST", u("studies:send", campaign), study(302), lambda w: {"what": "reminders"})],
+    "studies:retry_mail": [Case("POST", u("studies:retry_mail", campaign), study(302))],
     "studies:open_link": [Case("POST", u("studies:open_link", campaign), study(302))],
     "studies:tracking": [Case("GET", u("studies:tracking", campaign), study(), private=True)],
     "studies:dashboard": [Case("GET", u("studies:dashboard", campaign), study(), private=True)],
@@ -330,7 +351,13 @@ PAGES: dict[str, list[Case]] = {
         Case("GET", u("studies:export_microdata", campaign, const("xlsx")), study(may=study_permissions.can_download_microdata), private=True),
     ],
     "studies:export_aggregates": [Case("GET", u("studies:export_aggregates", campaign), study(), private=True)],
-    "studies:report_pdf": [Case("GET", u("studies:report_pdf", campaign), study(), private=True)],
+    "studies:report_pdf": [
+        Case("GET", u("studies:report_pdf", campaign), study(), private=True),
+        Case("POST", u("studies:report_pdf", campaign), study(302), private=True),
+    ],
+    "files:detail": [Case("GET", u("files:detail", ready_report), study(), private=True)],
+    "files:download": [Case("GET", u("files:download", ready_report), study(), private=True)],
+    "files:retry": [Case("POST", u("files:retry", ready_report), study(302))],
     "studies:invited": [
         Case("GET", lambda w: reverse("studies:invited", args=[w.invitee_raw]), everyone(200), private=True),
         Case("GET", u("studies:invited", const(BOGUS_TOKEN)), nobody(), private=True, label="unknown link"),
@@ -480,6 +507,8 @@ def request(client: Client, case: Case, world: World, **extra) -> HttpResponse:
             response = client.generic(case.method, url, **extra) if data is None else getattr(client, case.method.lower())(url, data, **extra)
         transaction.set_rollback(True)
     client.cookies = cookies
+    if response.streaming:  # a generated file's download: read to the end, which closes its file
+        b"".join(response.streaming_content)
     return response
 
 

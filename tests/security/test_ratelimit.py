@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from grille.accounts.services import create_api_token, send_login_link
 from grille.assessments.services import start_assessment
-from grille.core import ratelimit
 from grille.core.models import RateLimitCounter
 from grille.core.ratelimit import (
     BAD_API_TOKENS,
@@ -40,24 +39,6 @@ from .test_access_matrix import check_headers
 
 ATTACKER = "192.0.2.66"
 NEIGHBOUR = "198.51.100.7"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = timezone.now()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr(ratelimit, "clock", fake)
-    return fake
 
 
 def from_ip(ip: str) -> Client:

@@ -155,7 +155,7 @@ def test_export_campaign_failing_halfway_leaves_no_file(campaign, respondents, t
             list(sheet.rows)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("grille.studies.management.commands.export_campaign.write_xlsx_to", broken)
+    monkeypatch.setattr("grille.studies.exporters.write_xlsx_to", broken)
     with pytest.raises(OSError):
         run("export_campaign", str(campaign.uuid), "--output", str(output))
 

@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 from django.core import mail
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 
 from grille.core.tokens import hash_token, token_text
@@ -28,7 +28,8 @@ def invited(campaign: Campaign) -> Invitee:
 
 def _send(campaign: Campaign, analyst, what: str) -> str:
     """Send invitations or reminders as the analyst does; the link of the last e-mail."""
-    logged_in(analyst).post(reverse("studies:send", args=[campaign.uuid]), {"what": what})
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the outbox sends once the mailing commits
+        logged_in(analyst).post(reverse("studies:send", args=[campaign.uuid]), {"what": what})
     return mail.outbox[-1].body.split("/etude/i/")[1].split("/")[0]
 
 

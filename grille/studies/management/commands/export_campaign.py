@@ -1,38 +1,20 @@
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from grille.core.progress import ProgressBar
-from grille.core.tabular.writing import Exporter, Sheet, write_csv, write_xlsx_to
 from grille.studies.dashboard import completed_respondents
-from grille.studies.exporters import MicrodataExporter
+from grille.studies.exporters import CountingExporter, MicrodataExporter, write_export
 from grille.studies.services import record_microdata_download
 
 from ._campaigns import campaign_from
 
 FORMATS = ("csv", "xlsx")
 DEFAULT_EVERY = 500
-
-
-class CountingExporter(Exporter):
-    """The same sheets, with the rows of the main one counted as the engine writes them."""
-
-    def __init__(
-        self, inner: Exporter, on_row: Callable[[Iterable[Sequence[Any]]], Iterator[Sequence[Any]]]
-    ) -> None:
-        self.inner = inner
-        self.on_row = on_row
-        self.filename = inner.filename
-        self.csv_sheet = inner.csv_sheet
-
-    def sheets(self) -> Iterator[Sheet]:
-        for sheet in self.inner.sheets():
-            yield replace(sheet, rows=self.on_row(sheet.rows)) if sheet.name == self.csv_sheet else sheet
 
 
 class Command(BaseCommand):
@@ -85,13 +67,8 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Impossible d'écrire dans {output.parent} : {exc.strerror}.") from exc
         try:
-            if fmt == "csv":
-                with os.fdopen(handle, "w", encoding="utf-8", newline="") as fh:
-                    for chunk in write_csv(exporter.sheet()):
-                        fh.write(chunk)
-            else:
-                os.close(handle)
-                write_xlsx_to(temporary, exporter)
+            with os.fdopen(handle, "wb") as fh:
+                write_export(exporter, fmt, fh)
             os.replace(temporary, output)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
