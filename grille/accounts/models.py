@@ -60,6 +60,9 @@ class LoginLink(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
     # Where to go once signed in (an invitation, say); a local path only.
     next_path = models.CharField(max_length=500, blank=True)
+    # The hash of a random key kept in the session of the browser that asked for the link ("" if
+    # none): only that browser's anonymous positionings are attached without asking.
+    browser_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("lien de connexion")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db.models import F, QuerySet
 from django.http import Http404
 
+from grille.assessments.models import Assessment
+
 from .models import ApiToken, User
 
 
@@ -18,3 +20,8 @@ def get_api_token(user: User, token_id: int) -> ApiToken:
         return api_tokens_for(user).get(pk=token_id)
     except ApiToken.DoesNotExist:
         raise Http404 from None
+
+
+def unclaimed_positionings(uuids: list[str]) -> QuerySet[Assessment]:
+    """The positionings among `uuids` (a browser's grants) that no account owns yet."""
+    return Assessment.objects.filter(uuid__in=uuids, owner__isnull=True).select_related("version__framework").order_by("-created_at", "-id")

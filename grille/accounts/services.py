@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,16 +10,19 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
+from grille.assessments.consents import withdraw_consents
 from grille.assessments.exporters import assessment_to_dict
-from grille.assessments.models import Assessment, PeerShare
+from grille.assessments.models import Assessment, ConsentRecord, PeerShare
 from grille.assessments.peers import settle_pool
 from grille.assessments.selectors import get_profile
 from grille.core.links import absolute_url
 from grille.core.mail import MailKind, send_templated_mail
 from grille.core.tokens import hash_token, new_token
-from grille.organisations.models import Invitation, Membership, PracticeComment, Share
+from grille.organisations.enums import Role
+from grille.organisations.models import Invitation, Membership, Organisation, PracticeComment, Share
 from grille.organisations.pools import pooled_organisations, settle_teams
 from grille.studies.models import Campaign, Invitee, ProfileAnswer, Respondent
 from grille.studies.pools import settle_campaign
@@ -32,14 +36,25 @@ class LoginLinkError(Exception):
         self.reason = reason  # "unknown", "expired" or "used"
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """A used sign-in link: who signs in, where to go next ("" for the default), and whether the
+    link is used in the browser that asked for it."""
+
+    user: User
+    next_path: str
+    same_browser: bool
+
+
 @transaction.atomic
-def send_login_link(*, email: str, next_path: str = "") -> None:
-    """E-mail a single-use sign-in link."""
+def send_login_link(*, email: str, next_path: str = "", browser_key: str = "") -> None:
+    """E-mail a single-use sign-in link, bound to the browser holding `browser_key` (if any)."""
     raw, digest = new_token()
     LoginLink.objects.create(
         email=email.strip().lower(),
         token_hash=digest,
         next_path=next_path[:500],
+        browser_hash=hash_token(browser_key) if browser_key else "",
         expires_at=timezone.now() + timedelta(seconds=settings.LOGIN_LINK_MAX_AGE),
     )
     send_templated_mail(
@@ -50,36 +65,36 @@ def send_login_link(*, email: str, next_path: str = "") -> None:
     )
 
 
-@transaction.atomic
-def consume_login_link(*, raw: str) -> tuple[User, str]:
-    """Use a sign-in link once; the person's account is created on first sign-in.
+def asked_from(link: LoginLink, *, browser_key: str) -> bool:
+    """Whether the browser holding `browser_key` is the one that asked for the link."""
+    return bool(link.browser_hash and browser_key) and constant_time_compare(link.browser_hash, hash_token(browser_key))
 
-    Returns the person and the local path to go to next ("" for the default).
-    """
-    link = LoginLink.objects.select_for_update().filter(token_hash=hash_token(raw)).first()
+
+def _usable(link: LoginLink | None) -> LoginLink:
     if link is None:
         raise LoginLinkError("unknown")
     if link.used_at is not None:
         raise LoginLinkError("used")
     if link.expires_at < timezone.now():
         raise LoginLinkError("expired")
+    return link
+
+
+@transaction.atomic
+def consume_login_link(*, raw: str, browser_key: str = "") -> SignIn:
+    """Use a sign-in link once; the person's account is created on first sign-in."""
+    link = _usable(LoginLink.objects.select_for_update().filter(token_hash=hash_token(raw)).first())
     link.used_at = timezone.now()
     link.save(update_fields=["used_at"])
     user = User.objects.filter(email__iexact=link.email).first()
     if user is None:
         user = User.objects.create_user(link.email)
-    return user, link.next_path
+    return SignIn(user=user, next_path=link.next_path, same_browser=asked_from(link, browser_key=browser_key))
 
 
-def check_login_link(*, raw: str) -> None:
-    """Raise LoginLinkError if the link cannot be used, without using it."""
-    link = LoginLink.objects.filter(token_hash=hash_token(raw)).first()
-    if link is None:
-        raise LoginLinkError("unknown")
-    if link.used_at is not None:
-        raise LoginLinkError("used")
-    if link.expires_at < timezone.now():
-        raise LoginLinkError("expired")
+def check_login_link(*, raw: str) -> LoginLink:
+    """The link if it can be used, without using it; raise LoginLinkError otherwise."""
+    return _usable(LoginLink.objects.filter(token_hash=hash_token(raw)).first())
 
 
 # --- Personal API tokens ---------------------------------------------------------------------
@@ -171,14 +186,59 @@ def _person_assessments(user: User) -> QuerySet[Assessment]:
     return Assessment.objects.filter(Q(owner=user) | (Q(owner__isnull=True) & Exists(invited)))
 
 
+class ErasureRefused(Exception):
+    """Erasing the person would leave something broken (an organisation without a facilitator)."""
+
+
+def organisations_left_without_facilitator(user: User) -> list[Organisation]:
+    """The organisations where the person is the only facilitator."""
+    others = Membership.objects.filter(organisation=OuterRef("organisation"), role=Role.FACILITATOR).exclude(user=user)
+    return [
+        m.organisation
+        for m in Membership.objects.filter(user=user, role=Role.FACILITATOR)
+        .filter(~Exists(others)).select_related("organisation").order_by("organisation__name")
+    ]
+
+
+def check_erasure(user: User, successor: User | None) -> list[Organisation]:
+    """The organisations the successor takes over (where the person is the only facilitator);
+    ErasureRefused when there are some and no (other) successor."""
+    orphaned = organisations_left_without_facilitator(user)
+    if not orphaned:
+        return orphaned
+    names = ", ".join(f"« {o.name} »" for o in orphaned)
+    if successor is None:
+        raise ErasureRefused(
+            _("Effacement refusé : cette personne est seul·e animateur·rice de %(names)s. Nommez d'abord "
+              "un·e autre animateur·rice, ou indiquez un·e successeur·e.") % {"names": names}
+        )
+    if successor.pk == user.pk:
+        raise ErasureRefused(_("Le ou la successeur·e doit être une autre personne que celle qui est effacée."))
+    return orphaned
+
+
+def _hand_over(user: User, successor: User | None) -> None:
+    """Make the successor facilitator wherever the person is the only one, or refuse."""
+    for organisation in check_erasure(user, successor):
+        Membership.objects.update_or_create(
+            organisation=organisation, user=successor, defaults={"role": Role.FACILITATOR}
+        )
+
+
 @transaction.atomic
-def erase_person(*, user: User) -> dict[str, int]:
+def erase_person(*, user: User, successor: User | None = None) -> dict[str, int]:
     """Erase a person for good: the account, their positionings with answers, resume links and
     shares, their memberships, invitations and sign-in links sent to their address, their API
     tokens. Study respondents linked to their positionings go too, so their answers leave every
     aggregate at once. What they wrote in an organisation (comments, decisions) stays, without
     their name. Returns the number of rows erased, by kind (see ERASED_ROWS).
+
+    An organisation is never left without a facilitator: where the person is the only one, the
+    successor becomes facilitator, or without one the erasure is refused (ErasureRefused) and
+    nothing is erased. The proofs of their consents stay, stamped withdrawn, without the person
+    or the positioning (pseudonymous; README, « Données personnelles »).
     """
+    _hand_over(user, successor)
     email = user.email
     erased: Counter[str] = Counter()
     # The pools their contributions leave: settled once the rows are gone, so that their
@@ -187,6 +247,8 @@ def erase_person(*, user: User) -> dict[str, int]:
     campaigns = list(Campaign.objects.filter(respondents__assessment__in=assessments).distinct())
     teams = pooled_organisations(assessments)
     peer_versions = set(PeerShare.objects.filter(assessment__in=assessments).values_list("assessment__version_id", flat=True))
+    withdraw_consents(assessments=assessments.values_list("pk", flat=True))
+    ConsentRecord.objects.filter(user=user, withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
     for queryset in (
         _person_assessments(user),
         Invitee.objects.filter(email__iexact=email),
@@ -223,6 +285,10 @@ def export_person(*, user: User) -> dict[str, Any]:
             {"question": answer.question.label, "reponse": answer.question.option_label(answer.option)}
         )
     peer_shares = {p.assessment_id: p for p in PeerShare.objects.filter(assessment__in=assessments)}
+    consents = list(ConsentRecord.objects.filter(Q(user=user) | Q(assessment__in=assessments)).order_by("given_at", "pk"))
+    studies = {
+        str(c.uuid): c.name for c in Campaign.objects.filter(uuid__in=[r.scope for r in consents if r.scope])
+    }
 
     def positioning(assessment: Assessment) -> dict[str, Any]:
         data = assessment_to_dict(assessment, get_profile(assessment))
@@ -281,6 +347,17 @@ def export_person(*, user: User) -> dict[str, Any]:
         "jetons_api": [
             {"nom": t.name, "debut": t.prefix, "cree_le": _iso(t.created_at), "utilise_le": _iso(t.last_used_at), "revoque_le": _iso(t.revoked_at)}
             for t in ApiToken.objects.filter(user=user).order_by("created_at")
+        ],
+        "consentements": [
+            {
+                "objet": record.get_kind_display(),
+                "etude": studies.get(record.scope, ""),
+                "pseudonyme": record.pseudonym,
+                "version_du_texte": record.text_version,
+                "donne_le": _iso(record.given_at),
+                "retire_le": _iso(record.withdrawn_at),
+            }
+            for record in consents
         ],
         "liens_de_connexion": [
             {"cree_le": _iso(link.created_at), "expire_le": _iso(link.expires_at), "utilise_le": _iso(link.used_at)}

@@ -20,6 +20,7 @@ from grille.core.ratelimit import (
     counts_unknown_links,
     too_many_attempts,
 )
+from grille.core.tokens import new_token
 from grille.core.users import AuthenticatedHttpRequest
 
 from . import selectors
@@ -27,6 +28,7 @@ from .forms import ApiTokenForm
 from .services import (
     ApiTokenError,
     LoginLinkError,
+    asked_from,
     check_login_link,
     consume_login_link,
     create_api_token,
@@ -34,6 +36,8 @@ from .services import (
     send_login_link,
 )
 
+# Binds sign-in links to the browser that asked for them (see LoginLink.browser_hash).
+BROWSER_KEY = "grille_login_browser"
 # The raw token crosses one redirect in the session, then is shown once and forgotten.
 NEW_API_TOKEN_KEY = "grille_new_api_token"
 
@@ -59,9 +63,19 @@ def login_request(request: HttpRequest) -> HttpResponse:
         send_login_link(
             email=form.cleaned_data["email"],
             next_path=_safe_next(request, request.POST.get("next", "")),
+            browser_key=_browser_key(request),
         )
         return render(request, "accounts/login_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request, request.GET.get("next", ""))})
+
+
+def _browser_key(request: HttpRequest) -> str:
+    """A random key kept in this browser's session: the sign-in links it asks for are bound to it."""
+    key = request.session.get(BROWSER_KEY)
+    if not isinstance(key, str) or not key:
+        key, _digest = new_token()
+        request.session[BROWSER_KEY] = key
+    return key
 
 
 def _safe_next(request: HttpRequest, target: str) -> str:
@@ -77,17 +91,28 @@ def _safe_next(request: HttpRequest, target: str) -> str:
 @require_http_methods(["GET", "POST"])
 def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
     # The GET only shows a button: mail scanners that follow links must not use them up.
+    # Opened in a browser other than the one that asked, the page names the account, and that
+    # browser's positionings are attached only if ticked one by one.
+    browser_key = str(request.session.get(BROWSER_KEY, ""))
+    uuids = granted_uuids(request)
     try:
         if request.method == "GET":
-            check_login_link(raw=token)
-            return render(request, "accounts/login_confirm.html")
-        user, next_path = consume_login_link(raw=token)
+            link = check_login_link(raw=token)
+            same_browser = asked_from(link, browser_key=browser_key)
+            return render(request, "accounts/login_confirm.html", {
+                "email": link.email,
+                "same_browser": same_browser,
+                "positionings": [] if same_browser else list(selectors.unclaimed_positionings(uuids)),
+            })
+        signed_in = consume_login_link(raw=token, browser_key=browser_key)
     except LoginLinkError as exc:
         return render(request, "accounts/login_invalid.html", {"reason": exc.reason}, status=404 if exc.reason == "unknown" else 410)
-    uuids = granted_uuids(request)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    claim_assessments(user=user, uuids=uuids)
-    return redirect(next_path or "assessments:list")
+    if not signed_in.same_browser:
+        ticked = set(request.POST.getlist("claim"))
+        uuids = [uuid for uuid in uuids if uuid in ticked]
+    login(request, signed_in.user, backend="django.contrib.auth.backends.ModelBackend")
+    claim_assessments(user=signed_in.user, uuids=uuids)
+    return redirect(signed_in.next_path or "assessments:list")
 
 
 @require_POST

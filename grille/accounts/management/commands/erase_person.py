@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from grille.accounts.services import erase_person
+from grille.accounts.services import ErasureRefused, check_erasure, erase_person
 
 from ._people import person_from
 
@@ -35,14 +35,28 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email", metavar="e-mail", help="Adresse e-mail de la personne.")
         parser.add_argument("--yes", action="store_true", help="Ne pas demander de confirmation.")
+        parser.add_argument(
+            "--successeur", metavar="e-mail", default="",
+            help="Personne qui devient animateur·rice des structures dont la personne effacée est la seule animatrice.",
+        )
 
-    def handle(self, *args: Any, email: str, yes: bool, **options: Any) -> None:
+    def handle(self, *args: Any, email: str, yes: bool, successeur: str, **options: Any) -> None:
         user = person_from(email)
+        successor = person_from(successeur) if successeur else None
+        try:
+            orphaned = check_erasure(user, successor)
+        except ErasureRefused as refused:
+            raise CommandError(f"{refused} (--successeur e-mail)") from refused
         if not yes:
             answer = input(f"Effacer définitivement {user.email} et toutes ses données ? Tapez « oui » pour confirmer : ")
             if answer.strip().lower() != "oui":
                 raise CommandError("Effacement annulé : rien n'a été effacé.")
-        erased = erase_person(user=user)
+        try:
+            erased = erase_person(user=user, successor=successor)
+        except ErasureRefused as refused:
+            raise CommandError(str(refused)) from refused
+        if orphaned and successor is not None:  # check_erasure refused otherwise
+            self.stdout.write(f"{successor.email} devient animateur·rice de : " + ", ".join(o.name for o in orphaned))
         self.stdout.write(f"{user.email} a été effacé·e :")
         for key, count in erased.items():
             if count:
