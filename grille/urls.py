@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -13,7 +14,7 @@ urlpatterns = [
     path("", include("grille.files.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("admin/", admin.site.urls),
+    path(settings.GRILLE_ADMIN_PATH, admin.site.urls),  # "admin/" unless configured
 ]
 
 handler400 = "grille.core.views.bad_request"
