@@ -1,6 +1,8 @@
 """Settings, all from environment variables (see README)."""
 
+import ipaddress
 import os
+from ipaddress import ip_address
 from pathlib import Path
 
 import dj_database_url
@@ -22,20 +24,28 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
+# Development settings: DEBUG or GRILLE_DEV on. They bring the public key below, plain HTTP and
+# files served from the apps, so the settings refuse them with a production environment (the guard
+# after DATABASES).
+DEVELOPMENT = DEBUG or env_bool("GRILLE_DEV", False)
+DEV_SECRET_KEY = "dev-only-insecure-key-not-for-production-0123456789abcdefghijklmnop"
 # Production refuses to start without a real secret; local runs get a fixed dev key.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not (DEBUG or env_bool("GRILLE_DEV", False)):
+    if not DEVELOPMENT:
         raise ImproperlyConfigured("SECRET_KEY doit être défini (variable d'environnement).")
-    SECRET_KEY = "dev-only-insecure-key-not-for-production-0123456789abcdefghijklmnop"
+    SECRET_KEY = DEV_SECRET_KEY
 # Previous keys, during a rotation: sessions and links made with them stay valid until removed.
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Where the admin is served (grille/urls.py): a less obvious address keeps the scanners that try
+# /admin/ away from its sign-in, which is throttled anyway.
+GRILLE_ADMIN_PATH = os.environ.get("GRILLE_ADMIN_PATH", "admin/").strip().strip("/") + "/"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "grille.core.apps.GrilleAdminConfig",  # django.contrib.admin, its sign-in throttled
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -59,12 +69,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "grille.core.middleware.SecurityHeadersMiddleware",
+    # Under /api/ only: every error in the API's JSON format, over-size bodies included (issue 13).
+    "grille.api.middleware.ApiErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "grille.core.security_log.RefusalLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -102,6 +115,37 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # autosaves queue instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
+def is_local_host(host: str) -> bool:
+    """A name or address of this machine: localhost, *.localhost, a loopback address, a socket."""
+    host = host.strip().strip("[]").lstrip(".").lower()
+    if host in {"", "localhost"} or host.endswith(".localhost") or host.startswith("/"):
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# Development settings never meet a production environment: a served host name that is not local
+# (or « * »), or a database on another machine. And the public development key is never used
+# outside development, not even as a fallback.
+if DEVELOPMENT:
+    production_signs = [f"ALLOWED_HOSTS contient « {host} »" for host in ALLOWED_HOSTS if not is_local_host(host)]
+    if not is_local_host(str(DATABASES["default"].get("HOST") or "")):
+        production_signs.append(f"la base de données est sur « {DATABASES['default']['HOST']} »")
+    if production_signs:
+        raise ImproperlyConfigured(
+            "Réglages de développement (DEBUG ou GRILLE_DEV) dans un environnement de production : "
+            + " ; ".join(production_signs)
+            + ". Retirez DEBUG et GRILLE_DEV en production, ou ne servez que des hôtes locaux."
+        )
+elif DEV_SECRET_KEY in (SECRET_KEY, *SECRET_KEY_FALLBACKS):
+    raise ImproperlyConfigured(
+        "SECRET_KEY ou SECRET_KEY_FALLBACKS contient la clé publique de développement : "
+        "définissez une longue chaîne aléatoire propre à ce serveur."
+    )
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
@@ -206,11 +250,44 @@ if not SITE_URL:
 
 LOGIN_LINK_MAX_AGE = 60 * 30
 
+# The proxies in front of Grille, whose X-Forwarded-For is believed (grille/core/ratelimit.py
+# client_ip; README « En-têtes du proxy »): a count (1 for one nginx or Caddy), or a comma-separated
+# list of their addresses or networks. Empty (the default): the header is ignored.
+_trusted_proxies = os.environ.get("GRILLE_TRUSTED_PROXIES", "").strip()
+GRILLE_TRUSTED_PROXIES: int | list[str] = (
+    int(_trusted_proxies) if _trusted_proxies.isdigit() else [item.strip() for item in _trusted_proxies.split(",") if item.strip()]
+)
+for _proxy in [] if isinstance(GRILLE_TRUSTED_PROXIES, int) else GRILLE_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"GRILLE_TRUSTED_PROXIES : « {_proxy} » n'est ni un nombre de proxys ni une adresse ou un réseau IP."
+        ) from None
+
+# Every handler masks the secret of links in paths (grille/core/logging.py). Django's own loggers
+# are named so that its default handlers (which would write paths unmasked) are replaced.
+# The security log (grille/core/security_log.py) goes to stderr, or to the file GRILLE_SECURITY_LOG.
+GRILLE_SECURITY_LOG = os.environ.get("GRILLE_SECURITY_LOG", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"mask_tokens": {"()": "grille.core.logging.MaskTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_tokens"]},
+        "security": (
+            {"class": "logging.handlers.WatchedFileHandler", "filename": GRILLE_SECURITY_LOG, "filters": ["mask_tokens"]}
+            if GRILLE_SECURITY_LOG
+            else {"class": "logging.StreamHandler", "filters": ["mask_tokens"]}
+        ),
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # WeasyPrint narrates every layout step at INFO.
-    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        "grille.security": {"handlers": ["security"], "level": "INFO", "propagate": False},
+        # WeasyPrint narrates every layout step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

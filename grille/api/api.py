@@ -26,7 +26,9 @@ La grille publiée se lit sans jeton.
 
 **Erreurs** : toujours `{"detail": "message en français"}`. 400 requête invalide, 401 jeton absent,
 inconnu ou révoqué, 403 rôle insuffisant, 404 introuvable (ce qui n'est pas à vous est
-introuvable), 409 conflit (positionnement déjà envoyé), 429 trop d'essais de jetons invalides.
+introuvable), 405 méthode non autorisée (l'en-tête `Allow` donne les bonnes), 409 conflit
+(positionnement déjà envoyé), 413 corps de requête trop volumineux, 429 trop d'essais de jetons
+invalides.
 
 **Listes** : paramètres `limit` et `offset` ; la réponse donne `count`, le nombre total.
 """

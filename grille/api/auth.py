@@ -48,13 +48,14 @@ class ApiTokenAuth(HttpBearer):
     """Resolves `Authorization: Bearer <token>` to the token's owner; request.auth is that User."""
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        ip = client_ip(request)
-        try:
-            BAD_API_TOKENS.check(ip)
-        except RateLimited as exc:
-            raise TooManyFailures(exc.retry_after) from None
         user = authenticate_api_token(raw=token)
         if user is None:
+            # Only failures count, and only they are refused: a valid token works from anywhere.
+            ip = client_ip(request)
+            try:
+                BAD_API_TOKENS.check(ip)
+            except RateLimited as exc:
+                raise TooManyFailures(exc.retry_after) from None
             BAD_API_TOKENS.hit(ip)
             return None
         # Everything behind a token is someone's own data: never kept by a shared cache.

@@ -74,7 +74,8 @@ def put_answer(request: TokenRequest, uuid: UUID, code: str, payload: AnswerIn) 
     """Remplace la réponse à une pratique : codes d'options (niveau, souhait, portage) et commentaire.
 
     400 pour une pratique ou une option inconnue, ou un commentaire trop long ; 409 quand le
-    positionnement est déjà envoyé ou que la période de réponse est close.
+    positionnement est déjà envoyé, que la période de réponse est close, ou qu'une modification
+    plus récente (`edited_at`) de cette réponse est déjà enregistrée : elle est conservée.
     """
     assessment = selectors.get_owned(request.auth, uuid)
     item = services.AnswerInput(
@@ -84,10 +85,15 @@ def put_answer(request: TokenRequest, uuid: UUID, code: str, payload: AnswerIn) 
         carrying=payload.carrying or "",
         comment=payload.comment or "",
     )
-    answered = services.save_answers(assessment=assessment, items=[item])
+    result = services.save_answers(assessment=assessment, items=[item], edited_at=payload.edited_at)
+    if result.kept:
+        raise HttpError(409, _(
+            "Cette réponse a été modifiée ailleurs après cette modification : la réponse la plus récente est "
+            "conservée. Relisez-la (GET du positionnement) avant de la modifier de nouveau."
+        ))
     return AnswerSavedOut(
         practice=code, level=item.level or None, wish=item.wish or None, carrying=item.carrying or None,
-        comment=item.comment, answered=answered,
+        comment=item.comment, answered=result.answered,
     )
 
 

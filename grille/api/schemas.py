@@ -193,6 +193,14 @@ class AnswerIn(BaseModel):
     wish: str | None = Field(None, max_length=100, description="Code d'une option du souhait de développement.")
     carrying: str | None = Field(None, max_length=100, description="Code d'une option du portage.")
     comment: str | None = Field(None, description="Commentaire libre, 2000 caractères au plus.")
+    edited_at: int | None = Field(
+        None, ge=0, le=10**15,
+        description=(
+            "Quand la modification a été faite, en millisecondes depuis le 1er janvier 1970 (UTC), "
+            "comme l'enregistrement automatique du questionnaire ; sans elle, l'heure du serveur. "
+            "Une réponse enregistrée par une modification plus récente est conservée (409)."
+        ),
+    )
 
 
 class AnswerSavedOut(AnswerOut):

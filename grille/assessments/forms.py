@@ -12,6 +12,8 @@ from .models import COMMENT_MAX_LENGTH
 
 CHOICE_ERRORS = {"invalid_choice": _("Choisissez l'une des réponses proposées (« %(value)s » n'en fait pas partie).")}
 COMMENT_FIELD = "commentaire"
+VERSION_FIELD = "version"
+STALE_FORM = _("Cette page est trop ancienne : rechargez-la, puis saisissez de nouveau votre réponse.")
 
 
 class PracticeAnswerForm(forms.Form):
@@ -43,6 +45,18 @@ class PracticeAnswerForm(forms.Form):
                 "max_length": _("Le commentaire est trop long : %(limit_value)d caractères au plus (vous en avez saisi %(show_value)d).")
             },
         )
+
+        # The edit stamp of the stored answer the form was rendered with (0: no answer yet): an
+        # answer saved elsewhere since is not overwritten by this form.
+        self.fields[VERSION_FIELD] = forms.IntegerField(
+            required=False, min_value=0, max_value=10**15, widget=forms.HiddenInput,
+            error_messages={"invalid": STALE_FORM, "min_value": STALE_FORM, "max_value": STALE_FORM},
+        )
+
+    def version(self) -> int | None:
+        """The stamp the form was rendered with; None for a form sent without one."""
+        value = self.cleaned_data.get(VERSION_FIELD)
+        return value if isinstance(value, int) else None
 
     def dimension_fields(self) -> list[tuple[g.Dimension, forms.BoundField]]:
         """(dimension, bound field) pairs in the grid's order, for the templates."""

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from grille.frameworks.models import DimensionOption, FrameworkVersion, Practice
 
-from .enums import AssessmentStatus
+from .enums import AssessmentStatus, ConsentKind
 
 COMMENT_MAX_LENGTH = 2000
 
@@ -123,3 +123,34 @@ class PeerShare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assessment} ({self.structure_type})"
+
+
+class ConsentRecord(models.Model):
+    """The proof of a consent to a study or to the comparison with peers: who gave it, to which
+    wording, when, and when it was withdrawn. Written when the consent is given, stamped at
+    withdrawal; it outlives the share it proves (the answers leave the pools at once) and holds
+    no answer. On erasure the person and the positioning are cut off: the pseudonymous proof
+    stays (README, « Données personnelles »)."""
+
+    kind = models.CharField(max_length=10, choices=ConsentKind.choices)
+    # The person, when they had an account; the positioning while it exists.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.SET_NULL, null=True, blank=True, related_name="consent_records"
+    )
+    # Who, when nobody else says it: the respondent's pseudonym, or one drawn for a peer.
+    pseudonym = models.CharField(max_length=16)
+    # The study (its campaign's uuid); empty for the comparison with peers.
+    scope = models.CharField(max_length=36, blank=True)
+    text_version = models.CharField(max_length=20)
+    given_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("preuve de consentement")
+        indexes = [models.Index(fields=["kind", "scope"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pseudonym} v{self.text_version}"

@@ -49,7 +49,8 @@ from grille.disclosure.protect import GroupFigures, PracticeFigures, publish_gro
 from grille.disclosure.ptable import PerturbationTable
 from grille.frameworks import grid as g
 
-from .enums import AssessmentStatus
+from .consents import record_consent, withdraw_consents
+from .enums import AssessmentStatus, ConsentKind
 from .errors import AssessmentError
 from .models import Answer, Assessment, PeerShare
 from .profile import PracticeScore, Profile
@@ -120,6 +121,7 @@ def join_benchmark(*, assessment: Assessment, structure_type: str) -> PeerShare:
         list(get_user_model().objects.select_for_update().filter(pk=locked.owner_id).values_list("pk"))
         replaced = PeerShare.objects.filter(assessment__owner_id=locked.owner_id).exclude(assessment=locked)
         touched.update(replaced.values_list("assessment__version_id", flat=True))
+        withdraw_consents(assessments=replaced.values_list("assessment_id", flat=True), kind=ConsentKind.PEERS)
         replaced.delete()
     share, created = PeerShare.objects.get_or_create(
         assessment=locked,
@@ -134,6 +136,7 @@ def join_benchmark(*, assessment: Assessment, structure_type: str) -> PeerShare:
         share.consent_version = PEER_CONSENT_VERSION
         share.consented_at = timezone.now()
         share.save(update_fields=fields)
+    record_consent(kind=ConsentKind.PEERS, assessment=locked, text_version=PEER_CONSENT_VERSION)
     for version_id in sorted(touched):
         settle_pool(version_id)
     share.refresh_from_db(fields=["released"])
@@ -149,6 +152,8 @@ def leave_benchmark(*, assessment: Assessment) -> bool:
     themselves with never changes by one person.
     """
     deleted, _by_model = PeerShare.objects.filter(assessment=assessment).delete()
+    # The proof of the consent stays, stamped with the withdrawal (ConsentRecord).
+    withdraw_consents(assessments=[assessment.pk], kind=ConsentKind.PEERS)
     if deleted:
         settle_pool(assessment.version_id)
     return deleted > 0

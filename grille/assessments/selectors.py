@@ -45,6 +45,12 @@ def get_answers(assessment: Assessment) -> dict[str, AnswerData]:
     return {code: AnswerData(level, wish, carrying, comment) for code, level, wish, carrying, comment in rows}
 
 
+def get_answer_versions(assessment: Assessment) -> dict[str, int]:
+    """The edit stamp of each stored answer, by practice code (0 for an answer without one)."""
+    rows = Answer.objects.filter(assessment=assessment).values_list("practice__code", "edited_at_client")
+    return {code: stamp or 0 for code, stamp in rows}
+
+
 def get_profile(assessment: Assessment) -> Profile:
     return compute_profile(get_grid(assessment.version_id), get_answers(assessment))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from grille.frameworks.models import FrameworkVersion
 from grille.frameworks.selectors import get_grid
 
 from . import peers
+from .consents import withdraw_consents
 from .enums import AssessmentStatus
 from .errors import AssessmentError, AssessmentLocked
 from .models import COMMENT_MAX_LENGTH, Answer, Assessment, ResumeLink
@@ -35,7 +37,9 @@ class AnswerInput:
     wish: str = ""
     carrying: str = ""
     comment: str = ""
-
+    # The edit stamp of the stored answer this edit was made on (the step form sends the one it
+    # was rendered with; 0 when there was no answer): an answer stored since is kept.
+    version: int | None = None
 
 @transaction.atomic
 def start_assessment(
@@ -115,50 +119,96 @@ def _lock_draft(assessment: Assessment) -> Assessment:
     return locked
 
 
-def _write_answer(locked: Assessment, values: dict, *, edited_at: int | None) -> bool:
-    """Create or update one answer of a locked draft; False when a later edit is already stored."""
+# A browser clock this far ahead would make its tab win over every later change: its stamp is ignored.
+EDIT_STAMP_MAX_AHEAD_MS = 24 * 60 * 60 * 1000
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _edit_time(edited_at: int | None) -> int:
+    """When the change was made (ms since the epoch): the sender's stamp, or the server's time
+    when there is none or when it is too far ahead to be believed."""
+    now = _now_ms()
+    if edited_at is None or edited_at > now + EDIT_STAMP_MAX_AHEAD_MS:
+        return now
+    return edited_at
+
+
+def _same_answer(stored: Answer, values: dict) -> bool:
+    return all(getattr(stored, name) == values[name] for name in ("level_id", "wish_id", "carrying_id", "comment"))
+
+
+def _write_answer(locked: Assessment, values: dict, *, edited_at: int, version: int | None) -> Answer | None:
+    """Create or update one answer of a locked draft, unless a later edit is stored.
+
+    The one rule of every write path (step form, autosave, API): the stored answer is kept when
+    its stamp is later than the edit (``edited_at``), or, for an edit made on a known stored
+    answer (``version``), when that answer was changed since. Equal stamps are applied: a retry
+    of the same change must not be refused. Returns the stored answer kept, None when applied
+    (or when the kept answer is the same as the edit: nothing is lost).
+
+    The step form sends every practice of its step, and one the person did not touch is no
+    edit: from that form, an unchanged answer keeps its stamp, and a blank one is created
+    without a stamp.
+    """
     values = dict(values)
     practice_id = values.pop("practice_id")
-    values["updated_at"] = timezone.now()  # update() does not fill auto_now fields
     existing = Answer.objects.filter(assessment=locked, practice_id=practice_id)
-    if edited_at is not None:
-        values["edited_at_client"] = edited_at
-        # Equal stamps are applied: a retry of the same change must not be refused.
-        not_later = Q(edited_at_client__isnull=True) | Q(edited_at_client__lte=edited_at)
+    stored = existing.first()
+    untouched = version is not None and _same_answer(stored or Answer(), values)
+    if untouched and stored is not None:
+        return None
+    values["updated_at"] = timezone.now()  # update() does not fill auto_now fields
+    limit = edited_at if version is None else version
+    # The stored stamp only grows: an edit on a known answer is stamped after it.
+    values["edited_at_client"] = edited_at if version is None else max(edited_at, version + 1)
+    not_later = Q(edited_at_client__isnull=True) | Q(edited_at_client__lte=limit)
+    if stored is not None:
         if existing.filter(not_later).update(**values):
-            return True
-        if existing.exists():
-            return False  # a later edit is stored
-    elif existing.update(**values):
-        return True
+            return None
+        return None if _same_answer(stored, values) else stored
     # No answer yet: the positioning's row lock keeps a concurrent save of this positioning
     # out, so the insert is alone (on SQLite, where the lock is a no-op, writes are serialised).
+    if untouched:
+        values["edited_at_client"] = None
     try:
         with transaction.atomic():
             Answer.objects.create(assessment=locked, practice_id=practice_id, **values)
     except IntegrityError:
-        existing.update(**values)
-    return True
+        existing.filter(not_later).update(**values)
+    return None
 
 
 def _answered(assessment: Assessment) -> int:
     return Answer.objects.filter(assessment=assessment, level__isnull=False).count()
 
 
-def save_answers(*, assessment: Assessment, items: list[AnswerInput]) -> int:
-    """Save the answers to some practices of a draft positioning, all or nothing.
+@dataclass(frozen=True)
+class SaveResult:
+    answered: int
+    # The stored answers left as they were: a later edit, made elsewhere, differs from this one.
+    kept: tuple[Answer, ...] = ()
 
-    Everything is validated before anything is written; the positioning row is
-    locked so that concurrent saves (two tabs) are applied one after the other
-    and the last one acknowledged wins. Returns the number of practices answered.
+
+def save_answers(*, assessment: Assessment, items: list[AnswerInput], edited_at: int | None = None) -> SaveResult:
+    """Save the answers to some practices of a draft positioning: the one write path of the
+    step form, autosave and the API.
+
+    Everything is validated before anything is written; the positioning row is locked so
+    that concurrent saves (two tabs) are applied one after the other. ``edited_at`` is when
+    the person made the change (ms since the epoch, by their browser's clock), the server's
+    time without it. A practice whose stored answer is a later edit keeps it (see
+    _write_answer), and is returned in ``kept``; the other practices are saved.
     """
-    resolved = [_resolve(assessment, item) for item in items]
+    resolved = [(_resolve(assessment, item), item.version) for item in items]
+    stamp = _edit_time(edited_at)
     with transaction.atomic():
         locked = _lock_draft(assessment)
-        for values in resolved:
-            _write_answer(locked, values, edited_at=None)
+        kept = [_write_answer(locked, values, edited_at=stamp, version=version) for values, version in resolved]
         Assessment.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
-        return _answered(locked)
+        return SaveResult(answered=_answered(locked), kept=tuple(a for a in kept if a is not None))
 
 
 @dataclass(frozen=True)
@@ -170,22 +220,12 @@ class AutosaveResult:
 
 
 def autosave_answer(*, assessment: Assessment, item: AnswerInput, edited_at: int | None) -> AutosaveResult:
-    """Save one practice as the questionnaire's autosave sends it, unless a later edit is stored.
-
-    ``edited_at`` is when the person made the change (milliseconds since the epoch, by
-    their browser's clock). Two tabs may have their saves arrive out of order: a save
-    older than the stored one is not applied, and the stored answer is returned so the
-    page can show it. Without a stamp the save is applied, as save_answers does, and
-    the stored stamp is left as it is.
-    """
-    values = _resolve(assessment, item)
-    with transaction.atomic():
-        locked = _lock_draft(assessment)
-        if not _write_answer(locked, values, edited_at=edited_at):
-            stored = Answer.objects.get(assessment=locked, practice_id=values["practice_id"])
-            return AutosaveResult(applied=False, answered=_answered(locked), stored=stored)
-        Assessment.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
-        return AutosaveResult(applied=True, answered=_answered(locked))
+    """Save one practice as the questionnaire's autosave sends it (see save_answers): two tabs
+    may have their saves arrive out of order, and the stored answer is returned when this
+    one is older, so the page can show it."""
+    result = save_answers(assessment=assessment, items=[item], edited_at=edited_at)
+    stored = result.kept[0] if result.kept else None
+    return AutosaveResult(applied=stored is None, answered=result.answered, stored=stored)
 
 
 def submit_assessment(*, assessment: Assessment) -> Assessment:
@@ -213,6 +253,8 @@ def delete_assessment(*, assessment: Assessment) -> None:
     joined = set(
         Assessment.objects.filter(pk=assessment.pk, peer_share__isnull=False).values_list("version_id", flat=True)
     )
+    # Deleting the positioning withdraws its consents; their proof stays, without it.
+    withdraw_consents(assessments=[assessment.pk])
     Assessment.objects.filter(pk=assessment.pk).delete()
     _settle_peer_pools(joined)
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import time
 from uuid import UUID
 
 from django.contrib import messages
@@ -31,8 +30,8 @@ from grille.frameworks.selectors import crosswalks_from, get_default_version, ge
 
 from . import grants, selectors, services
 from .exporters import assessment_to_dict
-from .forms import COMMENT_FIELD, EmailForm, PracticeAnswerForm
-from .models import Assessment
+from .forms import COMMENT_FIELD, VERSION_FIELD, EmailForm, PracticeAnswerForm
+from .models import Answer, Assessment
 from .peers import get_peer_share
 from .profile import Profile, compare_situations
 
@@ -43,7 +42,8 @@ def _locked_page(request: HttpRequest, assessment: Assessment, message: str) -> 
     return render(request, "assessments/locked.html", {"assessment": assessment, "message": message}, status=409)
 
 
-def _item_from_form(form: PracticeAnswerForm) -> services.AnswerInput:
+def _item_from_form(form: PracticeAnswerForm, *, with_version: bool = False) -> services.AnswerInput:
+    """The answer a form holds; ``with_version``: with the stamp the step form was rendered with."""
     codes = form.option_codes()
     return services.AnswerInput(
         practice_code=form.practice.code,
@@ -51,14 +51,16 @@ def _item_from_form(form: PracticeAnswerForm) -> services.AnswerInput:
         wish=codes["wish"],
         carrying=codes["carrying"],
         comment=form.cleaned_data.get(COMMENT_FIELD, ""),
+        version=form.version() if with_version else None,
     )
 
 
-def _initial(grid: g.Grid, answers: dict, practice: g.Practice) -> dict:
+def _initial(grid: g.Grid, answers: dict, practice: g.Practice, *, version: int) -> dict:
+    """The form's values for a stored answer, with the answer's edit stamp (``version``)."""
     a = answers.get(practice.code)
     if a is None:
-        return {}
-    initial = {COMMENT_FIELD: a.comment}
+        return {VERSION_FIELD: version}
+    initial = {COMMENT_FIELD: a.comment, VERSION_FIELD: version}
     for role, option_id in (("level", a.level_id), ("wish", a.wish_id), ("carrying", a.carrying_id)):
         option = grid.dimensions[role].option_by_id(option_id)
         initial[grid.dimensions[role].code] = option.code if option else ""
@@ -203,7 +205,11 @@ def step(request: HttpRequest, uuid: UUID, number: int) -> HttpResponse:
     situation = grid.situations[number - 1]
     answers = selectors.get_answers(assessment)
     if request.method == "GET":
-        forms = [PracticeAnswerForm(grid=grid, practice=p, initial=_initial(grid, answers, p)) for p in situation.practices]
+        versions = selectors.get_answer_versions(assessment)
+        forms = [
+            PracticeAnswerForm(grid=grid, practice=p, initial=_initial(grid, answers, p, version=versions.get(p.code, 0)))
+            for p in situation.practices
+        ]
         return render(request, "assessments/step.html", _step_context(assessment, grid, number, forms, answers))
     forms = [PracticeAnswerForm(request.POST, grid=grid, practice=p) for p in situation.practices]
     if not all(f.is_valid() for f in forms):
@@ -211,9 +217,13 @@ def step(request: HttpRequest, uuid: UUID, number: int) -> HttpResponse:
         context["has_errors"] = True
         return render(request, "assessments/step.html", context, status=400)
     try:
-        services.save_answers(assessment=assessment, items=[_item_from_form(f) for f in forms])
+        result = services.save_answers(assessment=assessment, items=[_item_from_form(f, with_version=True) for f in forms])
     except services.AssessmentLocked as exc:
         return _locked_page(request, assessment, str(exc))
+    if result.kept:
+        # Changed elsewhere since this page was loaded: the same step shows the newer answers.
+        messages.warning(request, _kept_message(grid, result.kept))
+        return redirect("assessments:step", uuid=assessment.uuid, number=number)
     target = request.POST.get("aller", "")
     if target == "recapitulatif":
         return redirect("assessments:recap", uuid=assessment.uuid)
@@ -223,8 +233,14 @@ def step(request: HttpRequest, uuid: UUID, number: int) -> HttpResponse:
     return redirect("assessments:step", uuid=assessment.uuid, number=number)
 
 
-# A browser clock this far ahead would make its tab win over every later change: its stamp is ignored.
-EDIT_STAMP_MAX_AHEAD_MS = 24 * 60 * 60 * 1000
+def _kept_message(grid: g.Grid, kept: tuple[Answer, ...]) -> str:
+    by_id = {p.id: p for p in grid.practices}
+    names = [f"{by_id[a.practice_id].code} « {by_id[a.practice_id].label} »" for a in kept if a.practice_id in by_id]
+    return _(
+        "Enregistré, sauf pour ces pratiques, modifiées ailleurs (dans un autre onglet ou sur un autre appareil) "
+        "après l'ouverture de cette page : %(practices)s. Leur réponse la plus récente est conservée et affichée "
+        "ci-dessous ; modifiez-la si besoin."
+    ) % {"practices": ", ".join(names)}
 
 
 def _edit_stamp(request: HttpRequest) -> int | None:
@@ -237,10 +253,7 @@ def _edit_stamp(request: HttpRequest) -> int | None:
         return None
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 15:
         raise ValueError(raw)
-    stamp = int(raw)
-    if stamp > time.time() * 1000 + EDIT_STAMP_MAX_AHEAD_MS:
-        return None
-    return stamp
+    return int(raw)
 
 
 @private
@@ -265,7 +278,7 @@ def autosave(request: HttpRequest, uuid: UUID, code: str) -> JsonResponse:
         return JsonResponse({"ok": False, "message": str(exc)}, status=exc.status)
     if result.stored is not None:
         # A later change, made in another tab, is saved: the page shows it instead of this one.
-        stored = _initial(grid, {practice.code: result.stored}, practice)
+        stored = _initial(grid, {practice.code: result.stored}, practice, version=result.stored.edited_at_client or 0)
         return JsonResponse({
             "ok": True,
             "stale": True,

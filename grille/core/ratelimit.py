@@ -17,10 +17,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import wraps
-from ipaddress import ip_address
+from functools import lru_cache, wraps
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Concatenate, ParamSpec, TypeVar
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
@@ -116,6 +117,11 @@ BAD_INVITATION_LINKS = RateLimit("bad-invitation-link", 20, timedelta(minutes=10
 BAD_RESUME_LINKS = RateLimit("bad-resume-link", 20, timedelta(minutes=10))
 BAD_API_TOKENS = RateLimit("bad-api-token", 20, timedelta(minutes=10))
 BAD_STUDY_LINKS = RateLimit("bad-study-link", 20, timedelta(minutes=10))
+# Passwords of the admin: only failed sign-ins count, per account (whatever the address, so that
+# spreading guesses over many addresses does not help) and per client address (one address trying
+# many accounts). Once either is used up, even the right password is refused until the window ends.
+ADMIN_SIGN_IN_FAILURES_PER_ACCOUNT = RateLimit("admin-sign-in-account", 5, timedelta(minutes=15))
+ADMIN_SIGN_IN_FAILURES_PER_IP = RateLimit("admin-sign-in-ip", 20, timedelta(minutes=15))
 
 
 @dataclass(frozen=True)
@@ -157,22 +163,53 @@ def clear_expired() -> int:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The address the request came from.
+    """The address the request came from, as every limit and the security log see it.
 
-    Behind a reverse proxy on the same machine (README: nginx or Caddy in front of gunicorn),
-    every request comes from loopback: the client is then the last address that proxy appended
-    to X-Forwarded-For. From any other peer the header is the client's own say, so it is ignored.
+    settings.GRILLE_TRUSTED_PROXIES says which proxies stand in front of Grille (README, « En-têtes
+    du proxy »): nothing by default, so X-Forwarded-For is ignored and the connection's address is
+    the client; a count N, and the client is the N-th address from the right of the connection
+    address followed by X-Forwarded-For (each proxy appends the peer it saw); a list of addresses
+    or networks, and the client is the first address from the right that is not one of them.
+    Whatever the client wrote itself in the header sits to the left, and is never reached.
     """
     remote: str = request.META.get("REMOTE_ADDR", "")
+    trusted = trusted_proxies()
+    if not trusted:
+        return remote
+    header: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = [part.strip() for part in header.split(",") if part.strip()]
+    chain: list[str] = [*forwarded, remote]
+    if isinstance(trusted, int):
+        # The connection is the first proxy; N proxies appended N-1 addresses, then the client.
+        return chain[-trusted - 1] if len(chain) > trusted else chain[0]
+    for address in reversed(chain):
+        if not _is_trusted(address, trusted):
+            return address
+    return chain[0]
+
+
+Proxies = int | tuple[IPv4Network | IPv6Network, ...]
+
+
+def trusted_proxies() -> Proxies:
+    """settings.GRILLE_TRUSTED_PROXIES read: 0 (none), a count, or the networks of the proxies."""
+    setting: object = getattr(settings, "GRILLE_TRUSTED_PROXIES", 0)
+    if isinstance(setting, int):
+        return max(0, setting)
+    return _networks(tuple(str(item) for item in setting) if isinstance(setting, (list, tuple)) else (str(setting),))
+
+
+@lru_cache(maxsize=8)
+def _networks(items: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(item.strip(), strict=False) for item in items if item.strip())
+
+
+def _is_trusted(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
     try:
-        behind_local_proxy = ip_address(remote).is_loopback
+        parsed = ip_address(address)
     except ValueError:
-        behind_local_proxy = False
-    if behind_local_proxy:
-        forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
-        if forwarded:
-            return forwarded
-    return remote
+        return False  # not an address: written by someone, not by a proxy
+    return any(parsed in network for network in networks)
 
 
 def user_sender(user_id: object) -> str:
@@ -216,19 +253,21 @@ View = Callable[Concatenate[R, P], HttpResponse]
 
 def counts_unknown_links(limit: RateLimit) -> Callable[[View[R, P]], View[R, P]]:
     """Decorate a view reached by a secret link: its 404 (an unknown link) counts against the
-    client's address, and an address past `limit` is refused (429) before the link is even read."""
+    client's address, and past `limit` an unknown link is answered 429. Only failures count and
+    only failures are refused: a valid link still works from an address that is locked out."""
 
     def decorate(view: View[R, P]) -> View[R, P]:
         @wraps(view)
         def wrapper(request: R, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            if response.status_code != 404:
+                return response
             ip = client_ip(request)
             try:
                 limit.check(ip)
             except RateLimited as exc:
                 return too_many_bad_links(request, exc)
-            response = view(request, *args, **kwargs)
-            if response.status_code == 404:
-                limit.hit(ip)
+            limit.hit(ip)
             return response
 
         return wrapper

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from grille.core.access import private
+from grille.core.security_log import security_event
 from grille.core.users import AuthenticatedHttpRequest
 
 from . import selectors, services
@@ -58,6 +59,7 @@ def download(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponseBase:
         raise Http404 from None
     if kind.on_download is not None:
         kind.on_download(request.user, job)
+    security_event(request, "download", file=job.uuid, kind=job.kind)
     return FileResponse(stream, as_attachment=True, filename=job.filename, content_type=kind.content_type)
 
 

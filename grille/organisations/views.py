@@ -20,6 +20,7 @@ from grille.core.ratelimit import (
     counts_unknown_links,
     too_many_mails,
 )
+from grille.core.security_log import security_event
 from grille.core.users import AuthenticatedHttpRequest
 from grille.frameworks.selectors import get_grid
 
@@ -211,6 +212,7 @@ def change_role(request: AuthenticatedHttpRequest, uuid: UUID, member_id: int) -
         services.set_role(by=membership, target=target, role=form.cleaned_data["role"])
     except services.OrganisationError as exc:
         return _refused(request, membership, exc)
+    security_event(request, "role_change", organisation=uuid, member=target.user_id, role=form.cleaned_data["role"])
     messages.success(request, _("Le rôle de %(name)s est modifié.") % {"name": target.user})
     return redirect("organisations:members", uuid=uuid)
 
@@ -474,6 +476,7 @@ def report_pdf(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
 
     membership = selectors.get_membership(request.user, uuid)
     context = report_context(*_export_parts(membership))
+    security_event(request, "export", organisation=uuid, kind="report_pdf")
     filename = f"rapport-structure-{timezone.localdate().isoformat()}.pdf"
     return render_pdf(request, "organisations/report_pdf.html", context, filename=filename)
 
@@ -487,4 +490,5 @@ def team_xlsx(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     from .exporters import TeamExporter
 
     membership = selectors.get_membership(request.user, uuid)
+    security_event(request, "export", organisation=uuid, kind="team_xlsx")
     return xlsx_response(TeamExporter(*_export_parts(membership)))

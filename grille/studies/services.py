@@ -22,7 +22,8 @@ from django.utils.encoding import force_bytes
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from grille.assessments.enums import AssessmentStatus
+from grille.assessments.consents import new_pseudonym, record_consent, withdraw_consents
+from grille.assessments.enums import AssessmentStatus, ConsentKind
 from grille.assessments.models import Assessment
 from grille.assessments.services import start_assessment
 from grille.core.links import absolute_url
@@ -53,8 +54,6 @@ from .models import (
 from .permissions import can_run_studies
 from .pools import settle_campaign
 from .selectors import campaign_mail, invitee_topic
-
-PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 class StudyError(Exception):
@@ -410,10 +409,6 @@ def _check_open(campaign: Campaign) -> None:
         raise CampaignClosed(_("L'étude est close : les réponses ne sont plus acceptées."))
 
 
-def _pseudonym() -> str:
-    return "R-" + "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(8))
-
-
 def start_response(
     *, campaign: Campaign, link_key: str, consent_version: int, owner: User | None = None
 ) -> Respondent:
@@ -429,9 +424,15 @@ def start_response(
         try:
             with transaction.atomic():
                 assessment, _raw = start_assessment(version=campaign.version, owner=owner, answers_until=campaign.closes_at)
-                return Respondent.objects.create(
-                    campaign=campaign, pseudonym=_pseudonym(), link_key=link_key, assessment=assessment, consent=consent
+                respondent = Respondent.objects.create(
+                    campaign=campaign, pseudonym=new_pseudonym("R-"), link_key=link_key, assessment=assessment,
+                    consent=consent,
                 )
+                record_consent(
+                    kind=ConsentKind.STUDY, assessment=assessment, text_version=str(consent.version),
+                    pseudonym=respondent.pseudonym, scope=str(campaign.uuid),
+                )
+                return respondent
         except IntegrityError:
             existing = Respondent.objects.filter(campaign=campaign, link_key=link_key).first()
             if existing is not None:
@@ -478,6 +479,8 @@ def withdraw_response(*, respondent: Respondent) -> None:
     assessment = respondent.assessment
     campaign = respondent.campaign
     respondent.delete()
+    # The proof of the consent stays, stamped with the withdrawal (ConsentRecord).
+    withdraw_consents(assessments=[assessment.pk], kind=ConsentKind.STUDY, scope=str(campaign.uuid))
     Assessment.objects.filter(pk=assessment.pk).update(answers_until=None)
     # A departure: the results change only as a whole batch (pools.py).
     settle_campaign(campaign)

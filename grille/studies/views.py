@@ -22,6 +22,7 @@ from grille.assessments import selectors as assessment_selectors
 from grille.core.access import private
 from grille.core.charts import RadarSeries, line_chart
 from grille.core.ratelimit import BAD_STUDY_LINKS, counts_unknown_links
+from grille.core.security_log import security_event
 from grille.core.users import AuthenticatedHttpRequest
 from grille.files.models import GeneratedFile
 from grille.files.services import status_label
@@ -449,7 +450,9 @@ def _generated_file(
     """GET: the page that offers to prepare the file (and lists the caller's recent ones); POST:
     the job is queued for the worker and the caller follows its progress on the file's page."""
     if request.method == "POST":
-        return redirect("files:detail", uuid=ask().uuid)
+        job = ask()
+        security_event(request, "export_requested", study=campaign.uuid, kind=kind, file=job.uuid)
+        return redirect("files:detail", uuid=job.uuid)
     return render(request, "studies/file_request.html", {
         "campaign": campaign, "title": title, "action": request.get_full_path(),
         "recent": [(job, status_label(job)) for job in recent_files(campaign, request.user, kind)],

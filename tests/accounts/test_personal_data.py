@@ -11,8 +11,14 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from grille.accounts.models import ApiToken, LoginLink, User
-from grille.accounts.services import create_api_token, erase_person, export_person, send_login_link
-from grille.assessments.models import Answer, Assessment, PeerShare, ResumeLink
+from grille.accounts.services import (
+    ErasureRefused,
+    create_api_token,
+    erase_person,
+    export_person,
+    send_login_link,
+)
+from grille.assessments.models import Answer, Assessment, ConsentRecord, PeerShare, ResumeLink
 from grille.assessments.services import start_assessment, submit_assessment
 from grille.organisations import services as organisations
 from grille.organisations.models import Invitation, Membership, PracticeComment, Share
@@ -234,3 +240,47 @@ def test_export_person_command_refuses_an_unknown_address_or_no_output(db, tmp_p
         call_command("export_person", "personne@exemple.fr", "--output", str(tmp_path / "x.json"))
     with pytest.raises(CommandError, match="the following arguments are required: --output"):
         call_command("export_person", EMAIL)
+
+
+# --- consent proofs and facilitators (issue 13, findings 8 and 9) ----------------------------
+
+
+def test_export_lists_the_proofs_of_study_consents_withdrawn_included(people):
+    camille, _dominique, campaign = people
+    given = Respondent.objects.filter(assessment__owner=camille).get()
+    studies.withdraw_response(respondent=given)
+    data = export_person(user=camille)
+    (proof,) = [c for c in data["consentements"] if c["etude"] == campaign.name and c["retire_le"]]
+    assert proof["version_du_texte"] == "1" and proof["donne_le"] and proof["pseudonyme"] == given.pseudonym
+
+
+def test_erasure_keeps_the_proofs_of_consent_stamped_withdrawn_and_without_the_person(people):
+    camille, _dominique, _campaign = people
+    hers = set(ConsentRecord.objects.filter(user=camille).values_list("pk", flat=True))
+    assert hers
+    erase_person(user=camille)
+    kept = ConsentRecord.objects.filter(pk__in=hers)
+    assert kept.count() == len(hers)
+    assert not kept.filter(withdrawn_at__isnull=True).exists()
+    assert not kept.filter(user__isnull=False).exists() and not kept.filter(assessment__isnull=False).exists()
+
+
+def test_erasure_refuses_to_leave_an_organisation_without_a_facilitator(people):
+    _camille, dominique, _campaign = people
+    before = counts()
+    with pytest.raises(ErasureRefused, match="Pays des Trois Vallées"):
+        erase_person(user=dominique)
+    assert counts() == before
+    with pytest.raises(CommandError, match="Pays des Trois Vallées.*--successeur"):
+        erase_command("dominique@exemple.fr", "--yes")
+    assert counts() == before
+
+
+def test_erasure_with_a_successor_makes_them_facilitator(people):
+    camille, _dominique, _campaign = people
+    out = erase_command("dominique@exemple.fr", "--yes", "--successeur", EMAIL)
+    assert "devient animateur·rice de : Pays des Trois Vallées" in out
+    assert Membership.objects.get(user=camille).is_facilitator
+    assert not User.objects.filter(email="dominique@exemple.fr").exists()
+    with pytest.raises(CommandError, match="Aucune personne"):
+        erase_command(EMAIL, "--yes", "--successeur", "personne@exemple.fr")

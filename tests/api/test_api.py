@@ -7,6 +7,7 @@ import hashlib
 import html
 import json
 import re
+import time
 from datetime import timedelta
 from uuid import uuid4
 
@@ -34,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 from grille.accounts.models import ApiToken, User
 from grille.accounts.services import API_TOKENS_ACTIVE_MAX, create_api_token, revoke_api_token
 from grille.api.auth import FAILURES_ALLOWED
+from grille.assessments import services
 from grille.assessments.exporters import assessment_to_dict
 from grille.assessments.models import Assessment
 from grille.assessments.selectors import get_profile
@@ -364,17 +366,19 @@ def test_failed_tokens_are_limited_per_client_address(owner_token):
     assert refused.status_code == 429
     assert refused.json()["detail"].startswith("Trop de tentatives avec un jeton invalide")
     assert int(refused["Retry-After"]) == 600
-    assert valid_from_same_address.status_code == 429
+    # Only failures are refused (issue 13): a valid token still works from the locked-out address.
+    assert valid_from_same_address.status_code == 200
     assert valid_from_elsewhere.status_code == 200
 
 
-def test_behind_a_local_proxy_the_forwarded_address_is_limited(owner_token):
+def test_behind_a_trusted_proxy_the_forwarded_address_is_limited(owner_token, settings):
+    settings.GRILLE_TRUSTED_PROXIES = 1
     proxied = {"REMOTE_ADDR": "127.0.0.1"}
     for _attempt in range(FAILURES_ALLOWED + 1):
         call("GET", "/positionnements", "mauvais-jeton", HTTP_X_FORWARDED_FOR="203.0.113.9", **proxied)
 
-    assert call("GET", "/positionnements", owner_token, HTTP_X_FORWARDED_FOR="203.0.113.9", **proxied).status_code == 429
-    assert call("GET", "/positionnements", owner_token, HTTP_X_FORWARDED_FOR="203.0.113.10", **proxied).status_code == 200
+    assert call("GET", "/positionnements", "mauvais-jeton", HTTP_X_FORWARDED_FOR="203.0.113.9", **proxied).status_code == 429
+    assert call("GET", "/positionnements", "mauvais-jeton", HTTP_X_FORWARDED_FOR="203.0.113.10", **proxied).status_code == 401
 
 
 def test_a_forwarded_address_from_elsewhere_is_not_trusted(owner_token):
@@ -521,6 +525,39 @@ def test_answers_after_the_deadline_are_409(draft, owner_token):
 
     assert response.status_code == 409
     assert "La période de réponse est close" in response.json()["detail"]
+
+
+def test_an_answer_with_an_earlier_edit_time_than_the_stored_one_is_409_and_keeps_it(draft, owner_token):
+    # Issue 13: the later edit wins on every write path, by the same stamps as autosave.
+    path = f"/positionnements/{draft.uuid}/reponses/1.1"
+    stamp = int(time.time() * 1000)
+    assert call("PUT", path, owner_token, data={"level": "3", "edited_at": stamp}).status_code == 200
+
+    stale = call("PUT", path, owner_token, data={"level": "0", "edited_at": stamp - 60_000})
+    later = call("PUT", path, owner_token, data={"level": "2", "comment": "x", "edited_at": stamp + 1})
+
+    assert stale.status_code == 409
+    assert "la réponse la plus récente est conservée" in stale.json()["detail"]
+    assert later.status_code == 200
+    assert call("GET", f"/positionnements/{draft.uuid}", owner_token).json()["answers"][0]["level"] == "2"
+
+
+def test_an_answer_without_an_edit_time_is_stamped_by_the_server_and_beats_an_older_autosave(draft, owner_token):
+    call("PUT", f"/positionnements/{draft.uuid}/reponses/1.1", owner_token, data={"level": "3"})
+
+    stale = services.save_answers(
+        assessment=draft, items=[services.AnswerInput("1.1", level="0")], edited_at=int(time.time() * 1000) - 60_000
+    )
+
+    assert [a.level.code for a in stale.kept] == ["3"]
+
+
+@pytest.mark.parametrize("stamp", [-1, "soon", 10**16])
+def test_a_malformed_edit_time_is_400(draft, owner_token, stamp):
+    response = call("PUT", f"/positionnements/{draft.uuid}/reponses/1.1", owner_token, data={"level": "3", "edited_at": stamp})
+
+    assert response.status_code == 400
+    assert "edited_at" in response.json()["detail"]
 
 
 def test_submitting_without_answers_is_400(draft, owner_token):

@@ -723,3 +723,33 @@ def test_comparison_page_takes_the_same_queries_for_10_or_30_peers(version, grid
     large = queries(30)
 
     assert small == large, (small, large)
+
+
+# --- the proof of consent (issue 13, finding 8) ----------------------------------------------
+
+
+def test_leaving_keeps_the_proof_of_consent_while_the_share_leaves_the_pool(version):
+    from grille.assessments.models import ConsentRecord
+
+    owner = make_user("preuve@exemple.fr")
+    assessment = submitted(version, {"1.1": "2"}, owner=owner)
+    peers.join_benchmark(assessment=assessment, structure_type=ASSOCIATION)
+    assert peers.leave_benchmark(assessment=assessment)
+    assert not PeerShare.objects.filter(assessment=assessment).exists()
+    (proof,) = ConsentRecord.objects.filter(kind="pairs", assessment=assessment)
+    assert proof.user == owner and proof.text_version == peers.PEER_CONSENT_VERSION
+    assert proof.given_at <= proof.withdrawn_at
+    # Joining again is a new consent, with a proof of its own; the first stays withdrawn.
+    peers.join_benchmark(assessment=assessment, structure_type=ASSOCIATION)
+    assert ConsentRecord.objects.filter(assessment=assessment, withdrawn_at__isnull=True).count() == 1
+    assert ConsentRecord.objects.filter(assessment=assessment).count() == 2
+
+
+def test_an_anonymous_peer_is_proven_by_a_pseudonym(version):
+    from grille.assessments.models import ConsentRecord
+
+    assessment = submitted_and_joined(version)
+    services.delete_assessment(assessment=assessment)
+    (proof,) = ConsentRecord.objects.filter(kind="pairs")
+    assert proof.user is None and proof.assessment is None and proof.withdrawn_at is not None
+    assert re.fullmatch(r"P-[A-Z2-9]{8}", proof.pseudonym)

@@ -42,7 +42,7 @@ def test_start_assessment_for_a_person_makes_them_the_owner(version):
 
 
 def test_save_answers_stores_the_chosen_options(assessment):
-    count = services.save_answers(assessment=assessment, items=[
+    result = services.save_answers(assessment=assessment, items=[
         AnswerInput("1.1", level="3", wish="priorite", carrying="partenariat", comment="Fonds européens"),
         AnswerInput("4.2", level="nc"),
         AnswerInput("6.1", wish="oui"),
@@ -53,7 +53,7 @@ def test_save_answers_stores_the_chosen_options(assessment):
         "4.2": ("nc", None, None, ""),
         "6.1": (None, "oui", None, ""),
     }
-    assert count == 2
+    assert result.answered == 2
 
 
 def test_save_answers_twice_updates_the_single_answer_of_the_practice(assessment):
@@ -117,9 +117,9 @@ def test_save_answers_returns_the_number_of_practices_with_a_level(assessment):
     answer(assessment, "1.1", level="0")
     answer(assessment, "1.2", wish="oui")
 
-    count = services.save_answers(assessment=assessment, items=[AnswerInput("8.3", level="nc")])
+    result = services.save_answers(assessment=assessment, items=[AnswerInput("8.3", level="nc")])
 
-    assert count == 2
+    assert result.answered == 2
 
 
 def test_submitted_assessment_refuses_saves(assessment):

@@ -110,3 +110,60 @@ def test_latest_migration_back_and_forth_keeps_every_positioning_and_answer(vers
 @pytest.mark.django_db(transaction=True)
 def test_latest_migration_back_and_forth_on_50000_positionings_keeps_them_all(version, grid):
     migrate_back_and_forth(version, grid, 50_000)
+
+
+# --- with consents present (issue 13, finding 9) ---------------------------------------------
+
+
+def consent_rows() -> tuple:
+    from grille.assessments.models import ConsentRecord, PeerShare
+
+    return (
+        sorted(PeerShare.objects.values_list("assessment_id", "structure_type", "consent_version", "consented_at")),
+        sorted(ConsentRecord.objects.values_list("kind", "assessment_id", "pseudonym", "text_version", "given_at", "withdrawn_at")),
+    )
+
+
+def joined(version, grid, count: int) -> None:
+    from grille.assessments import peers
+
+    fill(version, grid, count)
+    for assessment in Assessment.objects.filter(status="submitted"):
+        peers.join_benchmark(assessment=assessment, structure_type="association")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_going_back_before_the_peer_shares_is_refused_while_consents_are_present(version, grid):
+    from django.db.migrations.exceptions import IrreversibleError
+
+    from grille.assessments import peers
+
+    joined(version, grid, 30)
+    first = Assessment.objects.filter(status="submitted").first()
+    peers.leave_benchmark(assessment=first)  # a withdrawn consent: its proof only
+    before, rows = fingerprint(), consent_rows()
+    assert rows[0] and rows[1]
+    with pytest.raises(IrreversibleError, match="Retour en arrière refusé : il effacerait"):
+        call_command("migrate", "assessments", "0002", verbosity=0, stdout=io.StringIO())
+    call_command("migrate", verbosity=0, stdout=io.StringIO())
+    assert fingerprint() == before
+    assert consent_rows() == rows
+
+
+@pytest.mark.django_db(transaction=True)
+def test_peer_shares_from_before_the_proofs_go_back_and_forth_and_get_their_proof(version, grid):
+    from grille.assessments.models import ConsentRecord, PeerShare
+
+    fill(version, grid, 30)
+    # Shares joined before consent records existed: no proof yet.
+    for assessment in Assessment.objects.filter(status="submitted"):
+        PeerShare.objects.create(assessment=assessment, structure_type="association", consent_version="2026-11")
+    shares, before = consent_rows()[0], fingerprint()
+    call_command("migrate", "assessments", "0003", verbosity=0, stdout=io.StringIO())
+    call_command("migrate", verbosity=0, stdout=io.StringIO())
+    assert fingerprint() == before
+    assert consent_rows()[0] == shares
+    proofs = ConsentRecord.objects.filter(kind="pairs", withdrawn_at__isnull=True)
+    assert sorted(proofs.values_list("assessment_id", "text_version", "given_at")) == [
+        (assessment_id, version_, at) for assessment_id, _type, version_, at in shares
+    ]

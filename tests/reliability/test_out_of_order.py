@@ -52,17 +52,18 @@ def test_a_retried_save_with_the_same_stamp_is_applied(version):
 
 
 @pytest.mark.django_db
-def test_a_save_without_a_stamp_is_applied_and_keeps_the_stored_stamp(version):
+def test_a_save_without_a_stamp_is_applied_and_stamped_with_the_server_time(version):
     assessment, _raw = start_assessment(version=version)
     autosave_answer(assessment=assessment, item=AnswerInput("1.1", level="3"), edited_at=T0)
 
-    # The step form (without JavaScript) and the API send no stamp: the last acknowledged wins.
+    # An API call without edited_at (or an old step form without its stamps): the server's time (issue 13).
+    before = int(time.time() * 1000)
     save_answers(assessment=assessment, items=[AnswerInput("1.1", level="0")])
     stale = autosave_answer(assessment=assessment, item=AnswerInput("1.1", level="2"), edited_at=T0 - 1)
 
     assert stale.applied is False
     assert stored_answers(assessment) == {"1.1": ("0", None, None, "")}
-    assert Answer.objects.get(assessment=assessment).edited_at_client == T0
+    assert Answer.objects.get(assessment=assessment).edited_at_client >= before
 
 
 # --- The autosave view ------------------------------------------------------------------------
@@ -79,7 +80,11 @@ def test_autosave_of_an_earlier_edit_answers_stale_with_the_stored_values(client
         "ok": True,
         "stale": True,
         "message": "Une valeur plus récente a été enregistrée depuis un autre onglet : elle est affichée ici.",
-        "values": {"5.2-niveau": "2", "5.2-souhait": "", "5.2-portage": "interne", "5.2-commentaire": "Plus tard"},
+        # With the stored answer's edit stamp, for the step form's hidden field (issue 13).
+        "values": {
+            "5.2-niveau": "2", "5.2-souhait": "", "5.2-portage": "interne", "5.2-commentaire": "Plus tard",
+            "5.2-version": T0 + 900,
+        },
         "answered": 1,
         "total": 24,
     }

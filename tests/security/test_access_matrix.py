@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
@@ -434,7 +435,7 @@ def api_operations() -> list[str]:
 
 def test_every_url_and_api_operation_is_in_the_matrix(db):
     routes = all_routes()
-    admin_routes = [r for r in routes if r.route.startswith("admin/")]
+    admin_routes = [r for r in routes if r.route.startswith(settings.GRILLE_ADMIN_PATH)]
     api_routes = [r for r in routes if r.route.startswith("api/v1/")]
     site_routes = [r for r in routes if r not in admin_routes and r not in api_routes]
 
@@ -459,7 +460,7 @@ def test_every_url_and_api_operation_is_in_the_matrix(db):
     assert (unnamed, missing_pages, stale_pages, missing_api_pages, missing_operations, stale_operations, stray_api_routes) == (
         [], [], [], [], [], [], [],
     ), "Classez chaque nouvelle adresse dans tests/security/test_access_matrix.py"
-    assert admin_routes, "the admin is mounted under /admin/"
+    assert admin_routes, "the admin is mounted under GRILLE_ADMIN_PATH (/admin/ by default)"
 
 
 # --- Checking answers ----------------------------------------------------------------------------
@@ -590,7 +591,7 @@ def sample_path(route: str) -> str:
 def test_every_admin_address_requires_staff(world):
     admin_login = reverse("admin:login")
     failures = []
-    routes = [r for r in all_routes() if r.route.startswith("admin/") and r.name not in ADMIN_OPEN]
+    routes = [r for r in all_routes() if r.route.startswith(settings.GRILLE_ADMIN_PATH) and r.name not in ADMIN_OPEN]
     for route in routes:
         path = sample_path(route.route)
         for role in ("anonymous", "member", "analyst"):

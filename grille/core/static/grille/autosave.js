@@ -6,11 +6,35 @@
   "use strict";
   document.documentElement.classList.add("js");
 
-  var messages = {
-    fr: { saving: "Enregistrement…", saved: "Enregistré", offline: "Non enregistré : connexion perdue. Nouvel essai automatique…", failed: "Non enregistré" },
-    en: { saving: "Saving…", saved: "Saved", offline: "Not saved: connection lost. Retrying automatically…", failed: "Not saved" }
-  };
-  var t = messages[document.documentElement.lang] || messages.fr;
+  // Texts come from the page (data-msg-* on the step form), translated by the template.
+  function texts(form) {
+    return {
+      saving: form.dataset.msgSaving, saved: form.dataset.msgSaved, failed: form.dataset.msgFailed,
+      offline: form.dataset.msgOffline, server: form.dataset.msgServer,
+      signin: form.dataset.msgSignin, restored: form.dataset.msgRestored
+    };
+  }
+
+  // Changes not yet acknowledged by the server, per positioning and practice (the
+  // autosave address names both): kept for this tab across a sign-in, sent again on return.
+  var storePrefix = "grille.autosave:";
+  function readStored(key) {
+    try { return JSON.parse(window.sessionStorage.getItem(storePrefix + key) || "null"); } catch (e) { return null; }
+  }
+  function writeStored(key, value) {
+    try {
+      if (value) { window.sessionStorage.setItem(storePrefix + key, JSON.stringify(value)); } else { window.sessionStorage.removeItem(storePrefix + key); }
+    } catch (e) { /* Storage off or full: the answer still stays in the page. */ }
+  }
+
+  // Once the session or the CSRF token is refused, no save can succeed from this page:
+  // every practice keeps its change and the page says how to sign in again.
+  var signedOut = false;
+  function showSignIn() {
+    signedOut = true;
+    var alert = document.querySelector("[data-autosave-alert]");
+    if (alert && alert.hidden) { alert.hidden = false; }
+  }
 
   function csrfToken(form) {
     var input = form.querySelector("input[name=csrfmiddlewaretoken]");
@@ -48,16 +72,20 @@
   function Saver(fieldset, form) {
     this.fieldset = fieldset;
     this.form = form;
+    this.t = texts(form);
     this.url = fieldset.getAttribute("data-autosave-url");
     this.status = fieldset.querySelector("[data-save-status]");
     this.inFlight = false;
     this.pending = false;
+    this.failing = false;
     this.retryDelay = 1000;
+    this.retryTimer = null;
     this.editedAt = 0;
   }
   Saver.prototype.touch = function () {
     // Strictly increasing, even for two changes within one millisecond.
     this.editedAt = Math.max(Date.now(), this.editedAt + 1);
+    writeStored(this.url, { values: this.values(), editedAt: this.editedAt });
   };
   Saver.prototype.show = function (values) {
     this.fieldset.querySelectorAll("input, textarea").forEach(function (el) {
@@ -65,44 +93,101 @@
       if (el.type === "radio") { el.checked = values[el.name] === el.value; } else { el.value = values[el.name]; }
     });
   };
-  Saver.prototype.payload = function () {
-    var data = new URLSearchParams();
+  Saver.prototype.values = function () {
+    var values = {};
     this.fieldset.querySelectorAll("input, textarea").forEach(function (el) {
       if (el.type === "radio" && !el.checked) { return; }
-      data.append(el.name, el.value);
+      values[el.name] = el.value;
     });
+    return values;
+  };
+  Saver.prototype.payload = function () {
+    var data = new URLSearchParams();
+    var values = this.values();
+    Object.keys(values).forEach(function (name) { data.append(name, values[name]); });
     if (this.editedAt) { data.append("edited_at", String(this.editedAt)); }
     return data;
   };
+  // A change kept before a sign-in: shown again in the page, then sent.
+  Saver.prototype.restore = function () {
+    var stored = readStored(this.url);
+    if (!stored || !stored.values) { return; }
+    this.show(stored.values);
+    this.editedAt = Number(stored.editedAt) || 0;
+    this.failing = true;
+    setStatus(this.status, this.t.restored, "error");
+    this.schedule();
+  };
   Saver.prototype.schedule = function () {
     this.pending = true;
-    if (!this.inFlight) { this.send(); }
+    if (signedOut) { setStatus(this.status, this.t.signin, "error"); return; }
+    if (!this.inFlight && !this.retryTimer) { this.send(); }
+  };
+  // 5xx and network failures: the change is kept and sent again, 1 s, 2 s, 4 s… up to 30 s apart.
+  Saver.prototype.retryLater = function (text) {
+    var self = this;
+    self.pending = true;
+    self.failing = true;
+    setStatus(self.status, text, "error");
+    clearTimeout(self.retryTimer);
+    self.retryTimer = setTimeout(function () {
+      self.retryTimer = null;
+      if (self.pending && !self.inFlight && !signedOut) { self.send(); }
+    }, self.retryDelay);
+    self.retryDelay = Math.min(self.retryDelay * 2, 30000);
   };
   Saver.prototype.send = function () {
     var self = this;
     var sentEditedAt = self.editedAt;
     self.pending = false;
     self.inFlight = true;
-    setStatus(self.status, t.saving, "saving");
+    // « Non enregistré » stays on screen until the server acknowledges.
+    if (!self.failing) { setStatus(self.status, self.t.saving, "saving"); }
     fetch(self.url, {
       method: "POST",
       body: self.payload(),
       headers: { "X-CSRFToken": csrfToken(self.form), "Accept": "application/json" },
       credentials: "same-origin"
     }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
+      var isJson = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+      return (isJson ? response.json() : Promise.reject()).catch(function () { return null; }).then(function (body) {
         self.inFlight = false;
+        if (response.status >= 500) {
+          self.retryLater(self.t.server);
+          return;
+        }
+        if (!body && (response.ok || response.status === 403 || response.status === 404)) {
+          // A refused CSRF token (403) or a lost session (the positioning no longer
+          // visible, or a page instead of an answer): sign in again, nothing is lost.
+          self.pending = true;
+          setStatus(self.status, self.t.signin, "error");
+          showSignIn();
+          return;
+        }
+        if (!body) {
+          // Another refusal without an explanation: not saved, and kept for a later try.
+          setStatus(self.status, self.t.failed, "error");
+          return;
+        }
+        self.failing = false;
+        self.retryDelay = 1000;
+        // The server's answer settles this change: it no longer needs keeping.
+        if (self.editedAt === sentEditedAt) { writeStored(self.url, null); }
         if (response.ok && body.ok) {
-          self.retryDelay = 1000;
+          // The stored answer's edit stamp: the next save (and the step form) is made on it.
+          var version = typeof body.version === "number" ? body.version : (body.stale ? 0 : sentEditedAt);
+          if (version) {
+            self.fieldset.querySelectorAll("input[type=hidden][name$=version]").forEach(function (el) { el.value = String(version); });
+          }
           // Shown only if nothing was changed here since: a newer change then wins.
           if (body.stale && body.values && !self.pending && self.editedAt === sentEditedAt) {
             self.show(body.values);
             setStatus(self.status, body.message, "stale");
-          } else if (!self.pending) { setStatus(self.status, body.message || t.saved, "saved"); }
+          } else if (!self.pending) { setStatus(self.status, body.message || self.t.saved, "saved"); }
           updateProgress(body.answered);
           updateStepCount(self.form);
         } else {
-          var text = body.message || t.failed;
+          var text = body.message || self.t.failed;
           if (body.errors) {
             Object.keys(body.errors).forEach(function (k) { text += " — " + body.errors[k].join(" "); });
           }
@@ -113,10 +198,7 @@
     }).catch(function () {
       // Network failure: keep the change and try again, never claim it was saved.
       self.inFlight = false;
-      self.pending = true;
-      setStatus(self.status, t.offline, "error");
-      setTimeout(function () { if (self.pending && !self.inFlight) { self.send(); } }, self.retryDelay);
-      self.retryDelay = Math.min(self.retryDelay * 2, 30000);
+      self.retryLater(self.t.offline);
     });
   };
 
@@ -131,6 +213,7 @@
         clearTimeout(timer);
         timer = setTimeout(function () { saver.schedule(); }, 700);
       });
+      saver.restore();
     });
   });
 
