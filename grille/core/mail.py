@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from .models import OutgoingEmail
 from .tasks import schedule_delivery
+from .validators import single_line
 
 INSERT_BATCH = 2000
 COPY_FROM = 500  # rows
@@ -44,11 +45,6 @@ def new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@{_domain()}>"
 
 
-def one_line(subject: str) -> str:
-    # A subject is a header: a line break there would let its text write other headers.
-    return " ".join(subject.split())
-
-
 class Mail(NamedTuple):
     """An e-mail to queue with queue_mails."""
 
@@ -72,7 +68,7 @@ def _copy(mails: list[Mail], now: datetime) -> None:
     queued = OutgoingEmail.Status.QUEUED
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for mail in mails:
-            copy.write_row((mail.kind, mail.to.strip(), one_line(mail.subject), mail.body, new_message_id(),
+            copy.write_row((mail.kind, mail.to.strip(), single_line(mail.subject), mail.body, new_message_id(),
                             mail.topic, queued, 0, now, "", "", now))
 
 
@@ -86,7 +82,7 @@ def queue_mails(mails: Iterable[Mail]) -> int:
     else:
         OutgoingEmail.objects.bulk_create([
             OutgoingEmail(
-                kind=mail.kind, recipient=mail.to.strip(), subject=one_line(mail.subject), body=mail.body,
+                kind=mail.kind, recipient=mail.to.strip(), subject=single_line(mail.subject), body=mail.body,
                 message_id=new_message_id(), topic=mail.topic, created_at=now, next_attempt_at=now,
             ) for mail in mails
         ], batch_size=INSERT_BATCH)
