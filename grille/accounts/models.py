@@ -31,6 +31,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("adresse e-mail"), unique=True)
     # Named in the invitations this person sends: one line (grille/core/validators.py).
     display_name = models.CharField(_("nom affiché"), max_length=150, blank=True, validators=[validate_single_line])
+    # Shown with the name where a person is presented (fiche PDF, team pages); both optional.
+    job_title = models.CharField(_("fonction"), max_length=150, blank=True, validators=[validate_single_line])
+    affiliation = models.CharField(_("structure"), max_length=200, blank=True, validators=[validate_single_line])
     is_staff = models.BooleanField(_("équipe"), default=False)
     is_active = models.BooleanField(_("actif"), default=True)
     date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)
