@@ -5,6 +5,7 @@ import django.utils.timezone
 from django.db import migrations, models
 
 import grille.accounts.models
+from grille.core.migration_parking import keep_data
 
 
 class Migration(migrations.Migration):
@@ -56,4 +57,6 @@ class Migration(migrations.Migration):
                 ('objects', grille.accounts.models.UserManager()),
             ],
         ),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('accounts', ['LoginLink', 'User']),
     ]

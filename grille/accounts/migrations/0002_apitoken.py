@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from grille.core.migration_parking import keep_data
+
 
 class Migration(migrations.Migration):
 
@@ -29,4 +31,6 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': "jetons d'API",
             },
         ),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('accounts', ['ApiToken']),
     ]

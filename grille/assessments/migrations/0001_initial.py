@@ -6,6 +6,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from grille.core.migration_parking import keep_data
+
 
 class Migration(migrations.Migration):
 
@@ -77,4 +79,6 @@ class Migration(migrations.Migration):
             model_name='answer',
             constraint=models.UniqueConstraint(fields=('assessment', 'practice'), name='unique_answer_per_practice'),
         ),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('assessments', ['Assessment', 'Answer', 'ResumeLink']),
     ]

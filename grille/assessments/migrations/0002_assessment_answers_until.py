@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from grille.core.migration_parking import keep_data
+
 
 class Migration(migrations.Migration):
 
@@ -15,4 +17,6 @@ class Migration(migrations.Migration):
             name='answers_until',
             field=models.DateTimeField(blank=True, null=True, verbose_name="réponses acceptées jusqu'au"),
         ),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('assessments', (), {'assessment': ['answers_until']}),
     ]

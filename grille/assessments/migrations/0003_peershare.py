@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from grille.assessments.migration_guards import refuse_to_drop
+from grille.core.migration_parking import keep_data
 
 
 class Migration(migrations.Migration):
@@ -27,6 +27,6 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['structure_type'], name='assessments_structu_7f8793_idx')],
             },
         ),
-        # Going back would drop the table: refused while it holds rows.
-        migrations.RunPython(migrations.RunPython.noop, refuse_to_drop("assessments", "PeerShare", "consentement(s) à la comparaison avec les pairs")),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('assessments', ['PeerShare']),
     ]

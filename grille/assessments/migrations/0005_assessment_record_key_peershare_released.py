@@ -4,6 +4,8 @@ from django.db import migrations, models
 
 import grille.assessments.models
 
+from grille.core.migration_parking import keep_data
+
 
 def draw_record_keys(apps, schema_editor):
     # The default above is drawn once for the rows already there: each gets its own key here,
@@ -40,4 +42,6 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(draw_record_keys, migrations.RunPython.noop),
         migrations.RunPython(release_existing, migrations.RunPython.noop),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('assessments', (), {'assessment': ['record_key'], 'peershare': ['released']}),
     ]

@@ -6,19 +6,24 @@ from django.conf import settings
 from django.db import migrations, models
 
 from grille.assessments.consents import new_pseudonym
-from grille.assessments.migration_guards import refuse_to_drop
+from grille.core.migration_parking import keep_data
 
 
 def record_existing_peer_consents(apps, schema_editor):
-    # Consents given before the records existed get theirs, from the share that proves them.
+    # Consents given before the records existed get theirs, from the share that proves them
+    # (records parked by a migration back and put back just before are not made twice).
     ConsentRecord = apps.get_model("assessments", "ConsentRecord")
+    proved = ConsentRecord.objects.filter(kind="pairs", assessment__isnull=False).values("assessment_id")
     ConsentRecord.objects.bulk_create(
         (
             ConsentRecord(
                 kind="pairs", assessment_id=share.assessment_id, user_id=share.assessment.owner_id,
                 pseudonym=new_pseudonym("P-"), text_version=share.consent_version, given_at=share.consented_at,
             )
-            for share in apps.get_model("assessments", "PeerShare").objects.select_related("assessment").iterator()
+            for share in apps.get_model("assessments", "PeerShare")
+            .objects.exclude(assessment_id__in=proved)
+            .select_related("assessment")
+            .iterator()
         ),
         batch_size=1000,
     )
@@ -50,7 +55,7 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['kind', 'scope'], name='assessments_kind_c6302c_idx')],
             },
         ),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('assessments', ['ConsentRecord']),
         migrations.RunPython(record_existing_peer_consents, migrations.RunPython.noop),
-        # Going back would drop the table: refused while it holds rows.
-        migrations.RunPython(migrations.RunPython.noop, refuse_to_drop("assessments", "ConsentRecord", "preuve(s) de consentement")),
     ]

@@ -3,6 +3,8 @@
 import django.utils.timezone
 from django.db import migrations, models
 
+from grille.core.migration_parking import keep_data
+
 
 class Migration(migrations.Migration):
 
@@ -34,4 +36,6 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='outgoing_email_due'), models.Index(fields=['claimed_at'], name='outgoing_email_claimed')],
             },
         ),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('core', ['OutgoingEmail']),
     ]

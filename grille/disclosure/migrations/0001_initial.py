@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from grille.core.migration_parking import keep_data
+
 
 class Migration(migrations.Migration):
 
@@ -38,4 +40,6 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('pool', 'assessment'), name='released_once_per_pool')],
             },
         ),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('disclosure', ['PoolRelease', 'ReleasedAssessment']),
     ]

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from grille.core.migration_parking import keep_data
+
 
 class Migration(migrations.Migration):
 
@@ -148,4 +150,6 @@ class Migration(migrations.Migration):
             model_name='practice',
             constraint=models.UniqueConstraint(fields=('version', 'code'), name='unique_practice_code'),
         ),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('frameworks', ['Framework', 'FrameworkVersion', 'Dimension', 'Axis', 'Situation', 'Practice', 'DimensionOption']),
     ]

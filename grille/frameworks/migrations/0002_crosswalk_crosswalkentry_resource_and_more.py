@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from grille.core.migration_parking import keep_data
+
 
 class Migration(migrations.Migration):
 
@@ -68,4 +70,6 @@ class Migration(migrations.Migration):
             model_name='resource',
             constraint=models.UniqueConstraint(fields=('framework', 'code'), name='unique_resource_code'),
         ),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('frameworks', ['Crosswalk', 'CrosswalkEntry', 'Resource']),
     ]

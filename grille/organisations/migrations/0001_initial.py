@@ -7,6 +7,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from grille.core.migration_parking import keep_data
+
 
 class Migration(migrations.Migration):
 
@@ -173,4 +175,6 @@ class Migration(migrations.Migration):
             model_name='share',
             constraint=models.UniqueConstraint(condition=models.Q(('withdrawn_at__isnull', True)), fields=('organisation', 'user'), name='one_active_share_per_member'),
         ),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('organisations', ['Decision', 'DecisionRevision', 'Organisation', 'Membership', 'Invitation', 'ActionItem', 'PracticeComment', 'Share']),
     ]

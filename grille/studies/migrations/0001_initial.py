@@ -7,6 +7,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from grille.core.migration_parking import keep_data
+
 
 class Migration(migrations.Migration):
 
@@ -191,4 +193,6 @@ class Migration(migrations.Migration):
             model_name='crosswalklink',
             constraint=models.UniqueConstraint(fields=('item', 'practice'), name='unique_crosswalk_link'),
         ),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('studies', ['Campaign', 'ConsentText', 'Invitee', 'PreviousWave', 'ProfileQuestion', 'Respondent', 'ProfileAnswer', 'WaveItem', 'CrosswalkLink']),
     ]

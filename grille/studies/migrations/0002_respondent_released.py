@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from grille.core.migration_parking import keep_data
+
 
 def release_existing(apps, schema_editor):
     # What was published before batches existed stays published.
@@ -21,4 +23,6 @@ class Migration(migrations.Migration):
             field=models.BooleanField(default=False, editable=False),
         ),
         migrations.RunPython(release_existing, migrations.RunPython.noop),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('studies', (), {'respondent': ['released']}),
     ]

@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from grille.core.migration_parking import keep_data
+
 
 def first_analyst_leads(apps, schema_editor):
     # Campaigns made before the study lead existed: their first analyst (their creator) leads.
@@ -45,4 +47,6 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(first_analyst_leads, migrations.RunPython.noop),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('studies', ['MicrodataDownload'], {'campaign': ['lead']}),
     ]

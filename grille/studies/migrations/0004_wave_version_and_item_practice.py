@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from grille.core.migration_parking import keep_data
+
 
 class Migration(migrations.Migration):
 
@@ -34,4 +36,6 @@ class Migration(migrations.Migration):
             name="code",
             field=models.CharField(blank=True, default="", max_length=60),
         ),
+        # Going back parks these rows and values; coming forward puts them back (grille/core/migration_parking.py).
+        keep_data('studies', (), {'previouswave': ['version'], 'waveitem': ['practice']}),
     ]
