@@ -642,6 +642,13 @@ def num(value: int) -> str:
 
 
 def markdown(results: dict[str, Any]) -> str:
+    from benchmarks import pages
+
+    head = pages.markdown(results["pages"]) + "\n\n" if results.get("pages") else ""
+    return head + markdown_rest(results)
+
+
+def markdown_rest(results: dict[str, Any]) -> str:
     lines = [
         "| figure | measured | floor, same run | ratio | target | |",
         "|---|---:|---:|---:|---|---|",
@@ -754,7 +761,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="timed runs of in-process figures (default: %(default)s)")
     parser.add_argument("--export-runs", type=int, default=3, help="timed runs of each export (default: %(default)s)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs first (default: %(default)s)")
-    parser.add_argument("--skip-http", action="store_true", help="no gunicorn/locust part")
+    parser.add_argument("--skip-http", action="store_true", help="no gunicorn part (wrk pages, locust)")
+    parser.add_argument("--locust", action="store_true",
+                        help="also the older locust HTTP figures (its own floor is about 300 req/s)")
     parser.add_argument("--skip-mail", action="store_true", help="no e-mail outbox part (30 000 invitations)")
     parser.add_argument("--mail-invitees", type=int, default=MAIL_INVITEES,
                         help="invitations accepted and delivered by the mail part (default: %(default)s)")
@@ -805,7 +814,16 @@ def main(argv: list[str] | None = None) -> None:
         args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 
     if not args.skip_http:
-        results["http"] = bench_http(url, args, log)
+        # The pages against their floors with wrk (issue 16): benchmarks/pages.py.
+        from benchmarks import pages
+
+        page_args = pages.parse_args(
+            ["--rounds", "1", "--seconds", "5"] if args.quick else ["--rounds", str(max(3, args.http_rounds))]
+        )
+        results["pages"] = pages.bench_pages(url, page_args, log)
+        save(False)
+        if args.locust:
+            results["http"] = bench_http(url, args, log)
         save(False)
     results["team"] = bench_team(args, log)
     results["pdf"] = bench_pdf(args, log)

@@ -22,6 +22,19 @@ def floor(request: HttpRequest) -> HttpResponse:
     return HttpResponse(HEAD + "x" * max(size - len(HEAD) - len(TAIL), 0) + TAIL)
 
 
-urlpatterns = [path("_bench/floor/", floor, name="bench_floor"), *grille_urlpatterns]
+@require_GET
+def floor_session(request: HttpRequest) -> HttpResponse:
+    """The same page, after reading the session and the person as any page about a positioning
+    must (this browser's grants, whether someone is signed in): the floor of such pages."""
+    request.session.get("grille_assessments")
+    request.user.is_authenticated  # noqa: B018 - read for its cost, as the pages do
+    return floor(request)
+
+
+urlpatterns = [
+    path("_bench/floor/", floor, name="bench_floor"),
+    path("_bench/floor/session/", floor_session, name="bench_floor_session"),
+    *grille_urlpatterns,
+]
 
 __all__ = ["handler400", "handler404", "handler500", "urlpatterns"]

@@ -154,3 +154,25 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.pseudonym} v{self.text_version}"
+
+
+class StoredFiche(models.Model):
+    """The PDF fiche of a submitted positioning, built once and served again (issue 16).
+
+    ``key`` is the digest of what the PDF is made of (its HTML and stylesheets, hence the
+    language, the person's name and every text): when any of it changes, another PDF is built.
+    Deleted with the positioning.
+    """
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    language = models.CharField(max_length=10, blank=True)
+    pdf = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("fiche PDF enregistrée")
+        constraints = [models.UniqueConstraint(fields=["assessment", "key"], name="unique_stored_fiche")]
+
+    def __str__(self) -> str:
+        return f"{self.assessment} {self.key[:8]}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from grille.frameworks.selectors import get_grid
 
 from .enums import AssessmentStatus
 from .grants import granted_uuids
-from .models import Answer, Assessment
+from .models import Answer, Assessment, StoredFiche
 from .profile import AnswerData, Profile, compute_profile
 
 
@@ -43,6 +44,34 @@ def get_answers(assessment: Assessment) -> dict[str, AnswerData]:
         "practice__code", "level_id", "wish_id", "carrying_id", "comment"
     )
     return {code: AnswerData(level, wish, carrying, comment) for code, level, wish, carrying, comment in rows}
+
+
+def get_answers_and_versions(assessment: Assessment) -> tuple[dict[str, AnswerData], dict[str, int]]:
+    """The stored answers and their edit stamps (0 without one), by practice code, in one query:
+    what the questionnaire step shows."""
+    rows = Answer.objects.filter(assessment=assessment).values_list(
+        "practice__code", "level_id", "wish_id", "carrying_id", "comment", "edited_at_client"
+    )
+    answers: dict[str, AnswerData] = {}
+    versions: dict[str, int] = {}
+    for code, level, wish, carrying, comment, stamp in rows:
+        answers[code] = AnswerData(level, wish, carrying, comment)
+        versions[code] = stamp or 0
+    return answers, versions
+
+
+@dataclass(frozen=True)
+class CallerScope:
+    """Who may open which positioning: those granted to this browser, and the person's own."""
+
+    granted: tuple[str, ...]
+    owner_id: int | None
+
+
+def caller_scope(request: HttpRequest) -> CallerScope:
+    """The caller's scope, for the statements that check it themselves (services.quick_autosave)."""
+    user = request.user
+    return CallerScope(tuple(granted_uuids(request)), user.pk if user.is_authenticated else None)
 
 
 def get_answer_versions(assessment: Assessment) -> dict[str, int]:
@@ -88,3 +117,9 @@ def get_owned(user: AnyUser, uuid: UUID | str) -> Assessment:
 
 def answered_count(assessment: Assessment) -> int:
     return Answer.objects.filter(assessment=assessment, level__isnull=False).count()
+
+
+def get_stored_fiche(assessment: Assessment, key: str) -> bytes | None:
+    """The PDF fiche of this positioning built from content with this digest, if stored."""
+    pdf = StoredFiche.objects.filter(assessment=assessment, key=key).values_list("pdf", flat=True).first()
+    return None if pdf is None else bytes(pdf)

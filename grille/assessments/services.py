@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -21,7 +22,8 @@ from . import peers
 from .consents import withdraw_consents
 from .enums import AssessmentStatus
 from .errors import AssessmentError, AssessmentLocked
-from .models import COMMENT_MAX_LENGTH, Answer, Assessment, ResumeLink
+from .models import COMMENT_MAX_LENGTH, Answer, Assessment, ResumeLink, StoredFiche
+from .selectors import CallerScope
 
 
 class ResumeLinkError(Exception):
@@ -78,7 +80,12 @@ def resume_token_matches(*, assessment: Assessment, raw: str) -> bool:
 
 
 def _resolve(assessment: Assessment, item: AnswerInput) -> dict:
-    grid = get_grid(assessment.version_id)
+    return resolve_answer(assessment.version_id, item)
+
+
+def resolve_answer(version_id: int, item: AnswerInput) -> dict:
+    """The ids to store for an answer on this version's grid, or AssessmentError."""
+    grid = get_grid(version_id)
     practice = grid.practice(item.practice_code)
     if practice is None:
         raise AssessmentError(_("La pratique « %(code)s » n'existe pas dans cette grille.") % {"code": item.practice_code})
@@ -228,6 +235,86 @@ def autosave_answer(*, assessment: Assessment, item: AnswerInput, edited_at: int
     return AutosaveResult(applied=stored is None, answered=result.answered, stored=stored)
 
 
+@dataclass(frozen=True)
+class QuickAutosave:
+    """What quick_autosave did: ``result`` is None when the general path must decide."""
+
+    assessment_id: int
+    version_id: int
+    result: AutosaveResult | None = None
+
+
+def quick_autosave(
+    *, uuid: str, scope: CallerScope, resolve: Callable[[int], dict | None], edited_at: int | None
+) -> QuickAutosave | None:
+    """The common autosave — a draft open to the caller, an answer already stored and not edited
+    later elsewhere — in two statements inside the caller's transaction (issue 16):
+
+    1. ``UPDATE positioning SET updated_at … RETURNING``: finds the positioning by uuid, checks
+       the caller's right to it (granted to this browser, or their own), that it is a draft
+       still open, and locks its row as SELECT … FOR UPDATE did (concurrent saves of one
+       positioning are applied one after the other).
+    2. ``UPDATE answer … WHERE stamp not later … RETURNING`` the number of the other practices
+       answered: the edit-stamp rule of _write_answer in the WHERE, the progress count in the
+       same statement.
+
+    ``resolve(version_id)`` gives the values to store (see _resolve), or None: the caller then
+    rolls back and answers the error. Returns None when the first statement matched nothing
+    (unknown, someone else's, submitted or closed), a QuickAutosave without result when no
+    answer was updated (none stored yet, or a later one): both are for the general path,
+    which says why, after rolling this transaction back.
+    """
+    now = timezone.now()
+    assessment_table = connection.ops.quote_name(Assessment._meta.db_table)
+    field = Assessment._meta.get_field("uuid")
+    uuid_value = field.get_db_prep_value(uuid, connection)
+    granted = [field.get_db_prep_value(u, connection) for u in scope.granted]
+    allowed = []
+    params: list = [now, uuid_value, AssessmentStatus.DRAFT.value, now]
+    if granted:
+        allowed.append(f"uuid IN ({', '.join(['%s'] * len(granted))})")
+        params.extend(granted)
+    if scope.owner_id is not None:
+        allowed.append("owner_id = %s")
+        params.append(scope.owner_id)
+    if not allowed:
+        return None
+    date_value = Assessment._meta.get_field("updated_at").get_db_prep_value(now, connection)
+    params[0] = params[3] = date_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {assessment_table} SET updated_at = %s "  # noqa: S608 - names from the models, values as parameters
+            f"WHERE uuid = %s AND status = %s AND (answers_until IS NULL OR answers_until >= %s) "
+            f"AND ({' OR '.join(allowed)}) RETURNING id, version_id",
+            params,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    assessment_id, version_id = row
+    values = resolve(version_id)
+    if values is None:
+        return QuickAutosave(assessment_id, version_id)
+    stamp = _edit_time(edited_at)
+    answer_table = connection.ops.quote_name(Answer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {answer_table} SET level_id = %s, wish_id = %s, carrying_id = %s, comment = %s, "  # noqa: S608
+            f"updated_at = %s, edited_at_client = %s "
+            f"WHERE assessment_id = %s AND practice_id = %s "
+            f"AND (edited_at_client IS NULL OR edited_at_client <= %s) "
+            f"RETURNING (SELECT COUNT(*) FROM {answer_table} WHERE assessment_id = %s "
+            f"AND practice_id <> %s AND level_id IS NOT NULL)",
+            [values["level_id"], values["wish_id"], values["carrying_id"], values["comment"], date_value,
+             stamp, assessment_id, values["practice_id"], stamp, assessment_id, values["practice_id"]],
+        )
+        counted = cursor.fetchone()
+    if counted is None:
+        return QuickAutosave(assessment_id, version_id)
+    answered = counted[0] + (values["level_id"] is not None)
+    return QuickAutosave(assessment_id, version_id, AutosaveResult(applied=True, answered=answered))
+
+
 def submit_assessment(*, assessment: Assessment) -> Assessment:
     """Mark a draft as submitted. A second submission is refused (409), never duplicated."""
     with transaction.atomic():
@@ -238,6 +325,20 @@ def submit_assessment(*, assessment: Assessment) -> Assessment:
         locked.submitted_at = timezone.now()
         locked.save(update_fields=["status", "submitted_at", "updated_at"])
         return locked
+
+
+def store_fiche(*, assessment: Assessment, key: str, language: str, pdf: bytes) -> None:
+    """Keep the PDF fiche of a submitted positioning, built from content with digest ``key``; the
+    one stored before in the same language (made of other content) goes. Two builds of the same
+    fiche at once store it once."""
+    if not assessment.is_submitted:
+        raise AssessmentError(_("Seule la fiche d'un positionnement envoyé est conservée."))
+    try:
+        with transaction.atomic():
+            StoredFiche.objects.filter(assessment=assessment, language=language).exclude(key=key).delete()
+            StoredFiche.objects.create(assessment=assessment, key=key, language=language, pdf=pdf)
+    except IntegrityError:
+        pass  # stored by a concurrent request meanwhile: the same content, the same PDF
 
 
 def _settle_peer_pools(version_ids: set[int]) -> None:

@@ -1,5 +1,6 @@
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from .access import is_private
@@ -33,12 +34,14 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         # Pages about a person's answers must not linger in shared caches or the back-forward cache.
         # Every page seen signed in is someone's: their organisations' answers, their studies.
-        if is_private(request) or _signed_in(request):
+        if is_private(request) or _has_session(request, response):
             response.headers["Cache-Control"] = "no-store"
         return response
 
 
-def _signed_in(request: HttpRequest) -> bool:
-    # Static files are answered before the session and authentication middleware run.
-    user = getattr(request, "user", None)
-    return bool(user is not None and user.is_authenticated)
+def _has_session(request: HttpRequest, response: HttpResponse) -> bool:
+    """Whether the request carries a session cookie or the response sets one: every signed-in
+    page does. Read from the cookies, never from the session itself, which would cost every
+    such request a query even on pages that do not need their session (issue 16)."""
+    name = settings.SESSION_COOKIE_NAME
+    return name in request.COOKIES or name in response.cookies

@@ -15,9 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import numpy as np
-from scipy import special, stats
+# numpy and scipy are imported by the functions that use them: a web worker that never
+# computes a statistic does not load them (issue 16; tests/core/test_lazy_imports.py).
+if TYPE_CHECKING:
+    import numpy as np
 
 MANN_WHITNEY_TEST_NAME = (
     "Mann–Whitney U (approximation normale, correction de continuité et des ex-aequo)"
@@ -90,6 +93,8 @@ def mean_ci(
     variance = float(variance)
     if not variance >= 0:  # also refuses NaN
         raise ValueError(f"variance cannot be negative (got {variance})")
+    from scipy import stats
+
     quantile = float(stats.t.ppf((1 + confidence) / 2, n - 1))
     half_width = quantile * math.sqrt(variance / n)
     return float(mean) - half_width, float(mean) + half_width
@@ -153,6 +158,8 @@ def _levels_and_counts(counts: Mapping[int, int]) -> tuple[list[int], np.ndarray
             raise ValueError(f"counts cannot be negative (got {count} for level {level})")
         levels.append(level)
         values.append(count)
+    import numpy as np
+
     order = sorted(range(len(levels)), key=levels.__getitem__)
     return [levels[i] for i in order], np.array([values[i] for i in order], dtype=np.int64)
 
@@ -167,6 +174,9 @@ def mann_whitney_from_counts(
     counts: each level's tied answers share one midrank, so the cost is the number of levels,
     not of respondents, and an earlier wave known only by its aggregates can be compared.
     """
+    import numpy as np
+    from scipy import special
+
     before_levels, before_counts = _levels_and_counts(before)
     after_levels, after_counts = _levels_and_counts(after)
     levels = sorted(set(before_levels) | set(after_levels))

@@ -3,7 +3,6 @@
 from django.db import migrations, models
 
 import grille.assessments.models
-
 from grille.core.migration_parking import keep_data
 
 

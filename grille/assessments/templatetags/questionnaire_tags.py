@@ -6,11 +6,17 @@ rest of the page. The markup is the same, built with format_html (every value es
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms, template
-from django.utils.html import format_html_join
+from django.conf import settings
+from django.utils.html import escape, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from grille.frameworks import grid as g
+
+from ..forms import COMMENT_FIELD, VERSION_FIELD
 
 register = template.Library()
 
@@ -27,3 +33,128 @@ def radio_options(field: forms.BoundField, dimension: g.Dimension) -> SafeString
             for i, option in enumerate(dimension.options)
         ),
     )
+
+
+# --- The practices of a step, their markup cached (issue 16) -------------------------------------
+
+FIELDSET_TEMPLATE = "assessments/_practice_fieldset.html"
+# Stand-ins rendered into the cached markup, replaced by each person's values.
+SENTINEL_VERSION = 10**15  # the stamp field's maximum: never a real stamp
+SENTINEL_COMMENT = "grille-fragment-comment-7f3a9c"
+SENTINEL_UUID = "grille-fragment-uuid-7f3a9c"
+FIELDSET_CACHE_MAX = 500  # practices × languages × published versions: about 50 today
+# (version id, language, practice code) -> (the grid it was rendered from, markup with stand-ins)
+_fieldsets: dict[tuple[int, str, str], tuple[g.Grid, str]] = {}
+
+
+def clear_fieldset_cache() -> None:
+    _fieldsets.clear()
+
+
+def _render(context: template.Context, name: str) -> str:
+    """``{% include name %}`` in this context."""
+    engine = context.template.engine if context.template is not None else template.Engine.get_default()
+    return engine.get_template(name).render(context)
+
+
+def _render_fieldset(context: template.Context, form: Any) -> str:
+    with context.push(form=form):
+        return _render(context, FIELDSET_TEMPLATE)
+
+
+def _fieldset_markup(context: template.Context, form: Any, uuid: str, language: str) -> str | None:
+    """The practice's fieldset for nobody in particular: no option checked, stand-ins for the
+    positioning, the edit stamp and the comment. Rendered once per published grid, language and
+    practice: a published version never changes, and the grid object is the cache's content key
+    (another grid, after the grid cache was cleared, renders again). None when the template no
+    longer shows the stand-ins where expected: the fieldset is then rendered as is."""
+    key = (form.grid.version_id, language, form.practice.code)
+    cached = _fieldsets.get(key)
+    if cached is not None and cached[0] is form.grid:
+        return cached[1]
+    blank = type(form)(
+        grid=form.grid, practice=form.practice,
+        initial={COMMENT_FIELD: SENTINEL_COMMENT, VERSION_FIELD: SENTINEL_VERSION},
+    )
+    markup = _render_fieldset(context, blank)
+    if markup.count(SENTINEL_COMMENT) != 1 or markup.count(f' value="{SENTINEL_VERSION}"') != 1:
+        return None
+    markup = markup.replace(uuid, SENTINEL_UUID)
+    if len(_fieldsets) >= FIELDSET_CACHE_MAX:
+        _fieldsets.clear()
+    _fieldsets[key] = (form.grid, markup)
+    return markup
+
+
+@register.simple_tag(takes_context=True)
+def practice_fieldset(context: template.Context, form: Any) -> SafeString:
+    """One practice of the questionnaire step, as _practice_fieldset.html renders it.
+
+    A form shown with errors, or on a grid that may still change (a draft version), or in
+    DEBUG (templates edited while the server runs), is rendered as is. Otherwise the markup of
+    the practice comes from the cache and only this person's values are filled in: the checked
+    options, the edit stamp, the comment (escaped as the template escapes it) and the
+    positioning in the autosave URL. tests/assessments/test_hot_paths.py checks the page is the
+    same, byte for byte, with and without the cache.
+    """
+    assessment = context.get("assessment")
+    if (
+        form.is_bound
+        or settings.DEBUG
+        or not getattr(settings, "GRILLE_FRAGMENT_CACHE", True)
+        or assessment is None
+        or not assessment.version.is_published
+    ):
+        return mark_safe(_render_fieldset(context, form))  # noqa: S308 - rendered by the template engine
+    uuid = str(assessment.uuid)
+    markup = _fieldset_markup(context, form, uuid, get_language() or "")
+    if markup is None:
+        return mark_safe(_render_fieldset(context, form))  # noqa: S308 - rendered by the template engine
+    for _dimension, field in form.dimension_fields():
+        current = field.value()
+        if current:
+            html_name = escape(field.html_name)
+            markup = markup.replace(
+                f'name="{html_name}" value="{escape(current)}">', f'name="{html_name}" value="{escape(current)}" checked>', 1
+            )
+    version = form[VERSION_FIELD].value()
+    comment = form[COMMENT_FIELD].value()
+    markup = (
+        markup.replace(SENTINEL_UUID, uuid)
+        .replace(f' value="{SENTINEL_VERSION}"', f' value="{escape(version)}"' if version not in (None, "") else "", 1)
+        .replace(SENTINEL_COMMENT, escape("" if comment is None else comment), 1)
+    )
+    return mark_safe(markup)  # noqa: S308 - the template's markup, every value filled in escaped
+
+
+# --- Fragments of content that never changes (a submitted profile) ------------------------------
+
+FRAGMENT_CACHE_MAX = 200  # submitted profiles kept per worker (tens of KB each: a few MB at most)
+# (template, key, language) -> (guard, markup)
+_fragments: dict[tuple[str, str, str], tuple[object, str]] = {}
+
+
+def clear_fragment_cache() -> None:
+    _fragments.clear()
+
+
+@register.simple_tag(takes_context=True)
+def cached_include(context: template.Context, name: str, key: str | None, guard: object = None) -> SafeString:
+    """``{% include name %}``, its markup kept per worker under ``key`` and the language.
+
+    The view gives a key only for content that never changes, made of what the fragment shows
+    (for a submitted profile: the positioning, the one it is compared with, the grid, the
+    resources); ``guard`` (the grid object) must be the same object as when it was rendered.
+    No key, or DEBUG: rendered as is.
+    """
+    if not key or settings.DEBUG or not getattr(settings, "GRILLE_FRAGMENT_CACHE", True):
+        return mark_safe(_render(context, name))  # noqa: S308 - rendered by the template engine
+    cache_key = (name, key, get_language() or "")
+    cached = _fragments.get(cache_key)
+    if cached is not None and cached[0] is guard:
+        return mark_safe(cached[1])  # noqa: S308 - rendered by the template engine
+    markup = _render(context, name)
+    if len(_fragments) >= FRAGMENT_CACHE_MAX:
+        _fragments.clear()
+    _fragments[cache_key] = (guard, markup)
+    return mark_safe(markup)  # noqa: S308 - rendered by the template engine

@@ -22,10 +22,9 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+
+# openpyxl is imported where an XLSX is written: a web worker that serves no XLSX does not load
+# it (issue 16; tests/core/test_lazy_imports.py).
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -177,6 +176,8 @@ def _xlsx_value(worksheet: Any, value: Any) -> Any:  # openpyxl ships no types
     text = ILLEGAL_XLSX_CHARACTERS.sub("", str(value))[:EXCEL_CELL_MAX]
     if not text:
         return None
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(worksheet, text)
     # Set after the value: openpyxl would otherwise take "=..." for a formula.
     cell.data_type = "s"
@@ -185,6 +186,11 @@ def _xlsx_value(worksheet: Any, value: Any) -> Any:  # openpyxl ships no types
 
 def write_xlsx_to(target: str | IO[bytes], exporter: Exporter) -> None:
     """Write every sheet of the exporter to a path or binary file, row by row (write-only mode)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
     titles: list[str] = []
