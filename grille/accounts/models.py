@@ -6,7 +6,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from grille.core.validators import validate_single_line
+from grille.core.people import validate_person_name
+from grille.core.validators import validate_mailed_name
 
 
 class UserManager(BaseUserManager["User"]):
@@ -29,11 +30,15 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("adresse e-mail"), unique=True)
-    # Named in the invitations this person sends: one line (grille/core/validators.py).
-    display_name = models.CharField(_("nom affiché"), max_length=150, blank=True, validators=[validate_single_line])
-    # Shown with the name where a person is presented (fiche PDF, team pages); both optional.
-    job_title = models.CharField(_("fonction"), max_length=150, blank=True, validators=[validate_single_line])
-    affiliation = models.CharField(_("structure"), max_length=200, blank=True, validators=[validate_single_line])
+    # How the person is shown to others (grille/core/people.py) and named in the invitations
+    # they send: one line, no web address, no e-mail address (grille/core/validators.py).
+    display_name = models.CharField(_("nom affiché"), max_length=150, blank=True, validators=[validate_person_name])
+    # Shown with the name where a person is presented (member list, invitations); both optional.
+    job_title = models.CharField(_("fonction"), max_length=150, blank=True, validators=[validate_mailed_name])
+    affiliation = models.CharField(_("structure"), max_length=200, blank=True, validators=[validate_mailed_name])
+    # When the person was first asked to present themselves (after their first sign-in), whether
+    # they answered or skipped: they are asked once.
+    profile_prompted_at = models.DateTimeField(_("présentation proposée le"), null=True, blank=True)
     is_staff = models.BooleanField(_("équipe"), default=False)
     is_active = models.BooleanField(_("actif"), default=True)
     date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -95,6 +96,50 @@ def consume_login_link(*, raw: str, browser_key: str = "") -> SignIn:
 def check_login_link(*, raw: str) -> LoginLink:
     """The link if it can be used, without using it; raise LoginLinkError otherwise."""
     return _usable(LoginLink.objects.filter(token_hash=hash_token(raw)).first())
+
+
+# --- How a person presents themselves ---------------------------------------------------------
+
+PROFILE_FIELDS = ("display_name", "job_title", "affiliation")
+
+
+def needs_profile_prompt(user: User) -> bool:
+    """Whether to ask the person to present themselves: once, after their first sign-in."""
+    return user.profile_prompted_at is None
+
+
+@transaction.atomic
+def save_profile(*, user: User, display_name: str, job_title: str = "", affiliation: str = "") -> User:
+    """Set the person's name, job title and structure (each may be empty); ValidationError,
+    keyed by field and with French messages, when one is refused, and nothing is saved.
+    Answering the first-sign-in prompt this way counts as having been asked."""
+    values = {"display_name": display_name, "job_title": job_title, "affiliation": affiliation}
+    errors: dict[str, list[ValidationError]] = {}
+    cleaned: dict[str, str] = {}
+    for name, value in values.items():
+        field = User._meta.get_field(name)
+        assert isinstance(field, models.CharField)
+        try:
+            # Surrounding spaces go; a line break inside is refused by the validators, not hidden.
+            cleaned[name] = field.clean(value.strip(), user)
+        except ValidationError as exc:
+            errors[name] = [exc]
+    if errors:
+        raise ValidationError(errors)
+    for name, value in cleaned.items():
+        setattr(user, name, value)
+    if user.profile_prompted_at is None:
+        user.profile_prompted_at = timezone.now()
+    user.save(update_fields=[*PROFILE_FIELDS, "profile_prompted_at"])
+    return user
+
+
+@transaction.atomic
+def skip_profile_prompt(*, user: User) -> None:
+    """The person chose « Plus tard »: they are not asked again (« Mon compte » stays open)."""
+    if user.profile_prompted_at is None:
+        user.profile_prompted_at = timezone.now()
+        user.save(update_fields=["profile_prompted_at"])
 
 
 # --- Personal API tokens ---------------------------------------------------------------------
@@ -315,6 +360,9 @@ def export_person(*, user: User) -> dict[str, Any]:
         "compte": {
             "email": user.email,
             "nom_affiche": user.display_name,
+            "fonction": user.job_title,
+            "structure": user.affiliation,
+            "presentation_proposee_le": _iso(user.profile_prompted_at),
             "inscrit_le": _iso(user.date_joined),
             "derniere_connexion": _iso(user.last_login),
             "actif": user.is_active,

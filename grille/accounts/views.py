@@ -1,9 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -24,7 +26,8 @@ from grille.core.tokens import new_token
 from grille.core.users import AuthenticatedHttpRequest
 
 from . import selectors
-from .forms import ApiTokenForm
+from .forms import ApiTokenForm, ProfileForm
+from .models import User
 from .services import (
     ApiTokenError,
     LoginLinkError,
@@ -32,8 +35,11 @@ from .services import (
     check_login_link,
     consume_login_link,
     create_api_token,
+    needs_profile_prompt,
     revoke_api_token,
+    save_profile,
     send_login_link,
+    skip_profile_prompt,
 )
 
 # Binds sign-in links to the browser that asked for them (see LoginLink.browser_hash).
@@ -112,6 +118,10 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
         uuids = [uuid for uuid in uuids if uuid in ticked]
     login(request, signed_in.user, backend="django.contrib.auth.backends.ModelBackend")
     claim_assessments(user=signed_in.user, uuids=uuids)
+    if needs_profile_prompt(signed_in.user):
+        # Asked once, after the first sign-in; the page then goes on where the link was going.
+        welcome = reverse("accounts:welcome")
+        return redirect(f"{welcome}?{urlencode({'next': signed_in.next_path})}" if signed_in.next_path else welcome)
     return redirect(signed_in.next_path or "assessments:list")
 
 
@@ -153,3 +163,53 @@ def api_token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> HttpRe
     revoke_api_token(token=token)
     messages.success(request, _("Le jeton « %(name)s » est révoqué : il ne donne plus accès à l'API.") % {"name": token.name})
     return redirect("accounts:api_tokens")
+
+
+def _save_profile_form(request: AuthenticatedHttpRequest, form: ProfileForm) -> bool:
+    """Save a valid form through the service; False (errors on the form) when refused."""
+    if not form.is_valid():
+        return False
+    try:
+        save_profile(user=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+        return False
+    return True
+
+
+@login_required
+@private
+@require_http_methods(["GET", "POST"])
+def account(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """« Mon compte »: how the person is shown to others, and their personal pages."""
+    # A copy: a refused form must not change the name shown in the page around it.
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=User.objects.get(pk=request.user.pk))
+    if request.method == "POST":
+        if _save_profile_form(request, form):
+            messages.success(request, _("Vos informations sont enregistrées."))
+            return redirect("accounts:account")
+        return render(request, "accounts/account.html", {"form": form}, status=400)
+    return render(request, "accounts/account.html", {"form": form})
+
+
+@login_required
+@private
+@require_http_methods(["GET", "POST"])
+def welcome(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """After the first sign-in: « Comment vous présenter ? », once, and skippable."""
+    next_path = _safe_next(request, request.POST.get("next", "") if request.method == "POST" else request.GET.get("next", ""))
+    if request.method == "GET" and not needs_profile_prompt(request.user):
+        return redirect(next_path or "assessments:list")
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=User.objects.get(pk=request.user.pk))
+    if request.method == "POST":
+        if "skip" in request.POST:
+            skip_profile_prompt(user=request.user)
+            messages.info(request, _("Vous pourrez vous présenter plus tard dans « Mon compte »."))
+            return redirect(next_path or "assessments:list")
+        if not _save_profile_form(request, form):
+            return render(request, "accounts/welcome.html", {"form": form, "next": next_path}, status=400)
+        messages.success(request, _("Vos informations sont enregistrées."))
+        return redirect(next_path or "assessments:list")
+    return render(request, "accounts/welcome.html", {"form": form, "next": next_path})

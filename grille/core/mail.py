@@ -30,6 +30,7 @@ class MailKind:
     SIGN_IN = "sign-in"
     RESUME_LINK = "resume-link"
     ORGANISATION_INVITATION = "organisation-invitation"
+    ORGANISATION_REMINDER = "organisation-reminder"
     STUDY_INVITATION = "study-invitation"
     STUDY_REMINDER = "study-reminder"
     OTHER = "other"

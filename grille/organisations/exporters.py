@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from grille.core.people import person_label
 from grille.core.tabular.writing import Exporter, Sheet
 
 from .enums import ActionStatus, DecisionMode, PartnerType
@@ -163,7 +164,7 @@ class TeamExporter(Exporter):
                     ", ".join(partner_type_labels(decision)),
                     decision.partners,
                     decision.note,
-                    str(decision.updated_by) if decision.updated_by else "",
+                    person_label(decision.updated_by) if decision.updated_by else "",
                     decision.updated_at,
                 ]
 
@@ -179,7 +180,7 @@ class TeamExporter(Exporter):
                 yield [
                     action.title,
                     ", ".join(p.code for p in practices),
-                    str(action.owner.user) if action.owner else "",
+                    person_label(action.owner.user) if action.owner else "",
                     action.due_date,
                     choice_label(ActionStatus, action.status),
                     _yes_no(action.is_overdue),

@@ -5,6 +5,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from grille.core.enums import StructureType
+from grille.core.people import distinct_labels, person_label, person_with_email
+from grille.core.tabular.reading import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
 from grille.core.validators import validate_mailed_name
 from grille.frameworks import grid as g
 
@@ -32,6 +34,32 @@ class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("Adresse e-mail (facultatif : sinon, un lien à transmettre)"), required=False)
     days = forms.IntegerField(label=_("Valable pendant (jours)"), min_value=1, max_value=90, initial=14)
     multi_use = forms.BooleanField(label=_("Lien utilisable par plusieurs personnes"), required=False)
+
+
+class InvitationBatchForm(forms.Form):
+    """A list of addresses, pasted or in a file; read by services.read_address_list."""
+
+    addresses = forms.CharField(
+        label=_("Adresses e-mail à coller"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=MAX_UPLOAD_BYTES,
+    )
+    file = forms.FileField(label=_("… ou un fichier CSV ou texte"), required=False)
+    days = forms.IntegerField(label=_("Valable pendant (jours)"), min_value=1, max_value=90, initial=14)
+
+    def clean(self) -> dict[str, Any] | None:
+        data = super().clean() or {}
+        pasted, upload = (data.get("addresses") or "").strip(), data.get("file")
+        if not pasted and upload is None and not self.errors:
+            raise forms.ValidationError(_("Collez des adresses ou choisissez un fichier."))
+        if pasted and upload is not None:
+            raise forms.ValidationError(_("Collez des adresses ou choisissez un fichier, pas les deux."))
+        if upload is not None and upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+            self.add_error("file", _("Le fichier est trop volumineux : la limite est de %(max)d Mo.") % {"max": MAX_UPLOAD_MB})
+        return data
+
+    def raw_file(self) -> bytes:
+        upload = self.cleaned_data.get("file")
+        return upload.read() if upload is not None else b""
 
 
 class RoleForm(forms.Form):
@@ -62,17 +90,43 @@ class CommentForm(forms.Form):
 
 class ActionForm(forms.Form):
     title = forms.CharField(label=_("Action"), max_length=NAME_MAX)
-    practices = forms.MultipleChoiceField(label=_("Pratiques concernées"), required=False, choices=[])
+    practices = forms.MultipleChoiceField(
+        label=_("Pratiques concernées"), required=False, choices=[], widget=forms.CheckboxSelectMultiple
+    )
     owner = forms.TypedChoiceField(label=_("Responsable"), required=False, coerce=int, empty_value=None, choices=[])
     due_date = forms.DateField(label=_("Échéance (facultatif)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     status = forms.ChoiceField(label=_("Statut"), choices=ActionStatus.choices, initial=ActionStatus.TODO)
 
-    def __init__(self, *args: Any, grid: g.Grid, members: Iterable[Membership], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, grid: g.Grid, members: Iterable[Membership], reveal_email: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         practices = cast(forms.MultipleChoiceField, self.fields["practices"])
         practices.choices = [(p.code, f"{p.code} {p.label}") for p in grid.practices]
+        self.grid = grid
         owner = cast(forms.TypedChoiceField, self.fields["owner"])
-        owner.choices = [("", "—")] + [(m.pk, str(m.user)) for m in members]
+        # Only facilitators plan actions: a person without a name is told by their address, unless
+        # the form is seen by others (a projected workshop: reveal_email=False, numbered names).
+        members = list(members)
+        if reveal_email:
+            labels = [person_label(m.user, reveal_email=True) for m in members]
+            homonyms = {label for label in labels if labels.count(label) > 1}
+            labels = [person_with_email(m.user) if label in homonyms else label for m, label in zip(members, labels, strict=True)]
+        else:
+            labels = distinct_labels([m.user for m in members])
+        owner.choices = [("", "—")] + [(m.pk, label) for m, label in zip(members, labels, strict=True)]
+
+
+    def practice_groups(self) -> list[dict[str, Any]]:
+        """The practices to choose from, situation by situation, with those already chosen: the
+        picker of _action_form.html (checkboxes in a details element per situation)."""
+        chosen = {str(code) for code in (self["practices"].value() or [])}
+        return [
+            {
+                "situation": situation,
+                "practices": [{"practice": p, "checked": p.code in chosen} for p in situation.practices],
+                "chosen": sum(p.code in chosen for p in situation.practices),
+            }
+            for situation in self.grid.situations
+        ]
 
 
 class StatusForm(forms.Form):

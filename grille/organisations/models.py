@@ -41,6 +41,8 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # The last reminder to share sent to this member (services.remind_members): one a day at most.
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("membre")
@@ -189,3 +191,48 @@ class ActionItem(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status != ActionStatus.DONE and self.due_date is not None and self.due_date < timezone.localdate()
+
+
+class WorkshopSession(models.Model):
+    """A guided workshop: the practices the facilitator chose to debate, in order, and where
+    the room is in that agenda. Members follow it live; its decisions and actions are the
+    organisation's own (Decision, ActionItem), so the session only remembers the walk."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="workshop_sessions")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Practice codes, in the order they are debated.
+    agenda = models.JSONField(default=list)
+    ordering = models.CharField(max_length=20, blank=True)
+    minutes_per_item = models.PositiveSmallIntegerField(default=5)
+    current_index = models.PositiveIntegerField(default=0)
+    # Seconds spent on each practice before the room reached the current one (code -> seconds);
+    # the current one runs from current_since.
+    item_seconds = models.JSONField(default=dict)
+    item_started_at = models.JSONField(default=dict)  # code -> first time the room reached it (ISO 8601)
+    current_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("atelier guidé")
+        verbose_name_plural = _("ateliers guidés")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation"], condition=models.Q(ended_at__isnull=True), name="one_open_workshop_session"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} — {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def current_code(self) -> str | None:
+        if not self.agenda:
+            return None
+        return str(self.agenda[min(self.current_index, len(self.agenda) - 1)])

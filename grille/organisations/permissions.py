@@ -54,3 +54,14 @@ def can_set_action_status(membership: Membership | None, action: ActionItem) -> 
     if membership is None or action.organisation_id != membership.organisation_id:
         return False
     return action.owner_id == membership.pk or can_manage_actions(membership)
+
+
+def can_run_workshop(membership: Membership | None) -> bool:
+    """Facilitators build a guided workshop's agenda and drive it: they record its decisions
+    and actions, which can_decide and can_manage_actions give them anyway."""
+    return _facilitates(membership)
+
+
+def can_follow_workshop(membership: Membership | None) -> bool:
+    """Every member follows a guided workshop, read-only: it shows the team map's figures only."""
+    return can_view_team(membership)

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from grille.core.people import person_label
 from grille.frameworks import grid as g
 from grille.frameworks.charts import situation_radar, situation_series
 
@@ -83,7 +84,7 @@ def report_context(
             partner_types=partner_type_labels(d),
             partners=d.partners,
             note=d.note,
-            updated_by=str(d.updated_by) if d.updated_by else "",
+            updated_by=person_label(d.updated_by) if d.updated_by else "",
             updated_at=d.updated_at,
         )
         for d in ordered_decisions(team_map, decisions)
@@ -92,7 +93,7 @@ def report_context(
         ActionRow(
             title=a.title,
             practice_codes=[p.code for p in sorted(a.practices.all(), key=lambda p: position.get(p.id, len(position)))],
-            owner=str(a.owner.user) if a.owner else "",
+            owner=person_label(a.owner.user) if a.owner else "",
             due_date=a.due_date,
             status=a.status,
             status_label=choice_label(ActionStatus, a.status),

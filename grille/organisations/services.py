@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,8 +17,11 @@ from django.utils.translation import gettext as _
 from grille.assessments.models import Assessment
 from grille.core.enums import StructureType
 from grille.core.links import absolute_url
-from grille.core.mail import MailKind, send_templated_mail
-from grille.core.ratelimit import INVITATION_MAILS, user_sender
+from grille.core.mail import Mail, MailKind, queue_mails, send_templated_mail
+from grille.core.people import person_intro
+from grille.core.ratelimit import INVITATION_MAILS, RateLimited, user_sender
+from grille.core.tabular.emails import EmailImport, parse_email_list, parse_pasted_addresses
+from grille.core.tabular.reading import ImportFileError, LineError
 from grille.core.tokens import hash_token, new_token
 from grille.core.users import User
 from grille.core.validators import SUBJECT_TEXT_MAX, single_line, validate_mailed_name
@@ -168,17 +173,28 @@ def create_invitation(
 def _send_invitation(*, membership: Membership, email: str, url: str, days: int) -> None:
     # The names were chosen by people: a row saved before the input check could hold a line
     # break, which must neither fail the sending nor forge a header. The body names the inviter
+    # as they present themselves (« Name (structure) », grille/core/people.py) and, at the foot,
     # by their address, which Grille checked when they signed in.
     organisation_name = single_line(membership.organisation.name)
     inviter = membership.user
+    introduction = single_line(person_intro(inviter))
+    subject_name = single_line(organisation_name, max_length=SUBJECT_TEXT_MAX)
+    if introduction:
+        # Grille's own words open the subject; what people wrote comes after, cut short.
+        subject = _("Invitation à rejoindre « %(name)s » sur Grille, de la part de %(inviter)s") % {
+            "name": subject_name, "inviter": single_line(introduction, max_length=SUBJECT_TEXT_MAX),
+        }
+    else:
+        subject = _("Invitation à rejoindre « %(name)s » sur Grille") % {"name": subject_name}
     send_templated_mail(
         to=email,
-        subject=_("Invitation à rejoindre « %(name)s » sur Grille")
-        % {"name": single_line(organisation_name, max_length=SUBJECT_TEXT_MAX)},
+        subject=subject,
         template="organisations/email_invitation.txt", kind=MailKind.ORGANISATION_INVITATION,
         context={
             "organisation_name": organisation_name,
             "inviter_name": single_line(inviter.display_name),
+            "inviter_introduction": introduction,
+            "inviter_job_title": single_line(inviter.job_title),
             "inviter_email": inviter.email,
             "url": url,
             "days": days,
@@ -193,6 +209,126 @@ def revoke_invitation(*, membership: Membership, invitation: Invitation) -> None
         raise NotAllowed(_("Cette invitation n'appartient pas à cette structure."))
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
+
+
+# A batch is at most what one person may send in an hour (INVITATION_MAILS, per sender): a longer
+# list is refused whole, with a message, rather than half sent.
+INVITATION_BATCH_MAX = INVITATION_MAILS.per_sender.limit
+
+
+@dataclass
+class BatchInvitationReport:
+    """What became of each address of a batch: invited, or why not."""
+
+    invited: list[str] = field(default_factory=list)
+    already_members: list[str] = field(default_factory=list)
+    already_invited: list[str] = field(default_factory=list)  # an invitation sent earlier is still usable
+    postponed: list[str] = field(default_factory=list)  # over the hourly limit of invitation e-mails
+    retry_minutes: int = 0  # when the postponed ones may be sent
+    errors: list[LineError] = field(default_factory=list)  # the lines that hold no usable address
+
+    @property
+    def not_invited(self) -> int:
+        return len(self.already_members) + len(self.already_invited) + len(self.postponed) + len(self.errors)
+
+
+def read_address_list(*, pasted: str = "", raw: bytes = b"") -> EmailImport:
+    """A pasted list or an uploaded file, read by the same tolerant reader as a study's respondent
+    lists (grille/core/tabular/emails.py); a file that cannot be read at all is refused."""
+    try:
+        return parse_pasted_addresses(pasted) if pasted.strip() else parse_email_list(raw)
+    except ImportFileError as exc:
+        raise OrganisationError(str(exc)) from None
+
+
+@transaction.atomic
+def invite_batch(*, membership: Membership, addresses: EmailImport, days: int = 14) -> BatchInvitationReport:
+    """Invite every valid address of a list, each by its own single-use link (create_invitation).
+
+    Addresses of members and of people whose invitation is still usable are skipped; addresses over
+    the hourly limit of invitation e-mails are left for later; the lines without a usable address
+    are listed. More than INVITATION_BATCH_MAX addresses: nothing is sent.
+    """
+    _require(can_manage_members(membership))
+    if len(addresses.emails) > INVITATION_BATCH_MAX:
+        raise OrganisationError(
+            _(
+                "La liste compte %(n)d adresses : vous pouvez en inviter %(max)d au plus à la fois (et %(max)d par "
+                "heure). Rien n'a été envoyé : découpez la liste et envoyez la suite dans une heure."
+            )
+            % {"n": len(addresses.emails), "max": INVITATION_BATCH_MAX}
+        )
+    organisation = membership.organisation
+    members = {email.lower() for email in Membership.objects.filter(organisation=organisation).values_list("user__email", flat=True)}
+    now = timezone.now()
+    pending = {
+        email.lower()
+        for email in Invitation.objects.filter(organisation=organisation, revoked_at__isnull=True, expires_at__gt=now)
+        .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
+        .exclude(email="")
+        .values_list("email", flat=True)
+    }
+    report = BatchInvitationReport(errors=list(addresses.errors))
+    for email in addresses.emails:
+        if email in members:
+            report.already_members.append(email)
+        elif email in pending:
+            report.already_invited.append(email)
+        else:
+            try:
+                create_invitation(membership=membership, email=email, days=days)
+            except RateLimited as exc:
+                report.postponed.append(email)
+                report.retry_minutes = max(report.retry_minutes, exc.minutes)
+            else:
+                report.invited.append(email)
+    return report
+
+
+# A member is reminded to share at most once a day, whoever asks.
+REMINDER_INTERVAL = timedelta(days=1)
+
+
+@transaction.atomic
+def remind_members(*, membership: Membership) -> int:
+    """E-mail a reminder to every other member who shares no positioning with the organisation and
+    was not reminded in the last REMINDER_INTERVAL; returns how many are queued.
+
+    The number is for tests and logs, not for the page: told to the facilitator, it would give the
+    exact count of anonymous shares, which the team's figures only show approximately.
+    """
+    _require(can_manage_members(membership))
+    organisation = membership.organisation
+    now = timezone.now()
+    sharing = Share.objects.filter(organisation=organisation, withdrawn_at__isnull=True).values("user_id")
+    # Locked: two facilitators clicking at once remind each person once.
+    due = list(
+        Membership.objects.select_for_update(of=("self",))
+        .filter(organisation=organisation)
+        .exclude(pk=membership.pk)
+        .exclude(user_id__in=sharing)
+        .filter(Q(reminded_at__isnull=True) | Q(reminded_at__lte=now - REMINDER_INTERVAL))
+        .select_related("user")
+    )
+    if not due:
+        return 0
+    organisation_name = single_line(organisation.name)
+    sender = membership.user
+    body = render_to_string("organisations/email_reminder.txt", {
+        "organisation_name": organisation_name,
+        "sender_name": single_line(sender.display_name),
+        "sender_email": sender.email,
+        "url": absolute_url(reverse("organisations:share", args=[organisation.uuid])),
+    })
+    subject = _("Rappel : partagez votre positionnement avec « %(name)s »") % {
+        "name": single_line(organisation_name, max_length=SUBJECT_TEXT_MAX)
+    }
+    queue_mails(
+        Mail(to=m.user.email, subject=subject, body=body, kind=MailKind.ORGANISATION_REMINDER, topic=f"membership:{m.pk}")
+        for m in due
+    )
+    Membership.objects.filter(pk__in=[m.pk for m in due]).update(reminded_at=now)
+    return len(due)
 
 
 def find_invitation(raw: str) -> Invitation:

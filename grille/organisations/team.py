@@ -27,6 +27,7 @@ from django.db.models import Count, QuerySet
 
 from grille.assessments.models import Answer
 from grille.core.charts import distribution_bar
+from grille.core.people import distinct_labels
 from grille.core.statistics import mean_variance_from_sums
 from grille.disclosure import release
 from grille.disclosure.aggregation import GroupTallies, person_score, tally_groups
@@ -210,8 +211,13 @@ def build_team_map(organisation: Organisation) -> TeamMap:
     """All the numbers of the team map, in a fixed number of queries whatever the team's size."""
     grid = get_grid(organisation.version_id)
     named_shares = _active_shares(organisation).filter(mode=ShareMode.NAMED)
-    named = list(named_shares.select_related("user").order_by("user__display_name", "user__email"))
-    contributors = [Contributor(s.assessment_id, str(s.user)) for s in named]
+    # In name order, people without a name last (in the order they joined, not by address).
+    named = sorted(
+        named_shares.select_related("user"),
+        key=lambda s: (not s.user.display_name.strip(), s.user.display_name.strip().casefold(), s.user_id),
+    )
+    # Named by the name each chose, never by their address; two alike are numbered.
+    contributors = [Contributor(s.assessment_id, label) for s, label in zip(named, distinct_labels([s.user for s in named]), strict=True)]
 
     matrix: dict[tuple[int, int], dict] = {}
     levels_of: dict[int, dict[str, list[int]]] = {c.assessment_id: {} for c in contributors}

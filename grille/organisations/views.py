@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -8,12 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from grille.assessments.forms import EmailForm
 from grille.core.access import private
+from grille.core.people import person_label
 from grille.core.ratelimit import (
     BAD_INVITATION_LINKS,
     RateLimited,
@@ -30,6 +33,7 @@ from .forms import (
     ActionForm,
     CommentForm,
     DecisionForm,
+    InvitationBatchForm,
     InvitationForm,
     OrganisationForm,
     RoleForm,
@@ -129,8 +133,11 @@ def share(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
                 messages.success(request, _("Votre positionnement est partagé avec la structure."))
                 return redirect("organisations:home", uuid=uuid)
         status = 400
+    # « Partager avec … » on a profile names the positioning to preselect.
+    wanted = request.POST.get("assessment") or request.GET.get("positionnement", "")
+    chosen = next((str(a.uuid) for a in assessments if str(a.uuid) == wanted), None)
     return render(request, "organisations/share.html", _org_context(
-        membership, form=form, assessments=assessments, share=selectors.active_share(membership),
+        membership, form=form, assessments=assessments, share=selectors.active_share(membership), chosen=chosen,
         anonymous_min=ANONYMOUS_MIN, anonymous_batch=ANONYMOUS_BATCH,
     ), status=status)
 
@@ -157,6 +164,9 @@ def _members_context(request: HttpRequest, membership: Membership, **extra: obje
         members=selectors.members_of(membership),
         invitations=selectors.invitations_of(membership) if permissions.can_manage_members(membership) else [],
         form=extra.pop("form", None) or InvitationForm(),
+        batch_form=extra.pop("batch_form", None) or InvitationBatchForm(prefix="batch"),
+        batch_report=request.session.pop("grille_invitation_report", None),
+        batch_max=services.INVITATION_BATCH_MAX,
         new_link=request.session.pop("grille_new_invitation", None),
         **extra,
     )
@@ -187,6 +197,60 @@ def invite(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     return redirect("organisations:members", uuid=uuid)
 
 
+# The lines without an address listed after a batch, at most: the page stays readable whatever the file.
+BATCH_ERRORS_SHOWN = 100
+
+
+@login_required
+@require_POST
+def invite_batch(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
+    """Invite a pasted or uploaded list of addresses; the next page lists what became of each."""
+    membership = selectors.get_membership(request.user, uuid)
+    if not permissions.can_manage_members(membership):
+        return _refused(request, membership, services.NotAllowed(_("Seul·e un·e animateur·rice de la structure peut inviter des membres.")))
+    form = InvitationBatchForm(request.POST, request.FILES, prefix="batch")
+    report = None
+    if form.is_valid():
+        try:
+            addresses = services.read_address_list(pasted=form.cleaned_data["addresses"], raw=form.raw_file())
+            report = services.invite_batch(membership=membership, addresses=addresses, days=form.cleaned_data["days"])
+        except services.NotAllowed as exc:
+            return _refused(request, membership, exc)
+        except services.OrganisationError as exc:
+            form.add_error(None, str(exc))
+    if report is None:
+        context = _members_context(request, membership, batch_form=form)
+        return render(request, "organisations/members.html", context, status=400)
+    # Shown once on the next page, as the new link is: plain strings, in the session.
+    request.session["grille_invitation_report"] = {
+        "invited": report.invited,
+        "already_members": report.already_members,
+        "already_invited": report.already_invited,
+        "postponed": report.postponed,
+        "retry_minutes": report.retry_minutes,
+        "errors": [str(error) for error in report.errors[:BATCH_ERRORS_SHOWN]],
+        "more_errors": max(0, len(report.errors) - BATCH_ERRORS_SHOWN),
+        "not_invited": report.not_invited,
+    }
+    return redirect(reverse("organisations:members", args=[uuid]) + "#invite-report")
+
+
+@login_required
+@require_POST
+def remind(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
+    membership = selectors.get_membership(request.user, uuid)
+    try:
+        services.remind_members(membership=membership)
+    except services.OrganisationError as exc:
+        return _refused(request, membership, exc)
+    # No count: it would tell the exact number of anonymous shares (services.remind_members).
+    messages.success(request, _(
+        "Un rappel part par e-mail vers chaque membre qui n'a pas encore partagé son positionnement "
+        "(au plus un rappel par personne et par jour)."
+    ))
+    return redirect("organisations:members", uuid=uuid)
+
+
 @login_required
 @require_POST
 def revoke_invitation(request: AuthenticatedHttpRequest, uuid: UUID, invitation_id: int) -> HttpResponse:
@@ -213,15 +277,26 @@ def change_role(request: AuthenticatedHttpRequest, uuid: UUID, member_id: int) -
     except services.OrganisationError as exc:
         return _refused(request, membership, exc)
     security_event(request, "role_change", organisation=uuid, member=target.user_id, role=form.cleaned_data["role"])
-    messages.success(request, _("Le rôle de %(name)s est modifié.") % {"name": target.user})
+    messages.success(request, _("Le rôle de %(name)s est modifié.") % {"name": person_label(target.user, reveal_email=True)})
     return redirect("organisations:members", uuid=uuid)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def remove_member(request: AuthenticatedHttpRequest, uuid: UUID, member_id: int) -> HttpResponse:
+    """GET asks for confirmation; POST removes (or leaves, for one's own membership)."""
     membership = selectors.get_membership(request.user, uuid)
     target = selectors.get_member(membership, member_id)
+    if request.method == "GET":
+        if not permissions.can_remove_member(membership, target):
+            return _refused(request, membership, services.NotAllowed(
+                _("Seul·e un·e animateur·rice de la structure peut retirer un membre.")
+            ))
+        return render(request, "organisations/remove_confirm.html", _org_context(
+            membership, target=target, leaving=target.pk == membership.pk,
+            # Only one's own share is told: whether someone else shares, even anonymously, is theirs.
+            own_share=selectors.active_share(membership) if target.pk == membership.pk else None,
+        ))
     try:
         services.remove_member(by=membership, target=target)
     except services.OrganisationError as exc:
@@ -229,7 +304,7 @@ def remove_member(request: AuthenticatedHttpRequest, uuid: UUID, member_id: int)
     if target.pk == membership.pk:
         messages.success(request, _("Vous avez quitté la structure."))
         return redirect("organisations:list")
-    messages.success(request, _("%(name)s ne fait plus partie de la structure.") % {"name": target.user})
+    messages.success(request, _("%(name)s ne fait plus partie de la structure.") % {"name": person_label(target.user, reveal_email=True)})
     return redirect("organisations:members", uuid=uuid)
 
 
@@ -287,8 +362,12 @@ def _decision_page(
         initial = {"mode": decision.mode, "partner_types": decision.partner_types, "partners": decision.partners, "note": decision.note} if decision else {}
         form = DecisionForm(initial=initial)
     team = _team_map(membership)
+    codes = [p.code for p in grid.practices]
+    index = codes.index(practice.code)
     return render(request, "organisations/decision_detail.html", _org_context(
         membership,
+        previous_practice=grid.practices[index - 1] if index > 0 else None,
+        next_practice=grid.practices[index + 1] if index + 1 < len(codes) else None,
         practice=practice,
         situation=grid.situation(practice.situation_code),
         stats=team.stats(practice.code),
@@ -339,7 +418,7 @@ def comment(request: AuthenticatedHttpRequest, uuid: UUID, code: str) -> HttpRes
     return redirect("organisations:decision", uuid=uuid, code=code)
 
 
-def _action_form(membership: Membership, data: QueryDict | None = None, **kwargs: object) -> ActionForm:
+def _action_form(membership: Membership, data: QueryDict | None = None, **kwargs: Any) -> ActionForm:
     return ActionForm(
         data, grid=get_grid(membership.organisation.version_id), members=selectors.members_of(membership), **kwargs
     )

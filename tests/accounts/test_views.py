@@ -106,7 +106,8 @@ def test_confirming_the_link_signs_in_and_creates_the_account(client, db, reques
 
     user = User.objects.get()
     assert response.status_code == 302
-    assert response.url == reverse("assessments:list")
+    # A first sign-in asks how to present oneself (tests/accounts/test_people.py).
+    assert response.url == reverse("accounts:welcome")
     assert user.email == "camille@exemple.fr"
     assert client.session["_auth_user_id"] == str(user.pk)
     assert LoginLink.objects.get().used_at is not None

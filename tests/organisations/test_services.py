@@ -141,7 +141,7 @@ def test_create_invitation_with_an_address_sends_the_email_once_committed(
     assert len(callbacks) == 1
     assert invitation.email == "denise@exemple.fr"
     assert [message.to for message in mailoutbox] == [["denise@exemple.fr"]]
-    assert mailoutbox[0].subject == "Invitation à rejoindre « Communauté de communes du Val » sur Grille"
+    assert mailoutbox[0].subject == "Invitation à rejoindre « Communauté de communes du Val » sur Grille, de la part de Alice Animatrice"
     assert link_for(raw) in mailoutbox[0].body
 
 

@@ -2,7 +2,7 @@
 
 The attack: the member keeps the workshop page open (it fetches its live part again every few
 seconds); a facilitator removes them; the next refresh must not hand them the team's figures, and
-the page must say why it stopped (workshop.js reads the message from the page, see
+the page must say why it stopped (live.js reads the message from the page, see
 tests/browser/test_workshop_removed_journey.py for the page in Chromium)."""
 
 from __future__ import annotations
@@ -64,12 +64,12 @@ def test_the_workshop_page_carries_the_message_shown_when_access_ends(facilitato
     page = signed_in(facilitator).get(reverse("organisations:workshop", args=[facilitator.organisation.uuid]))
 
     match = re.search(r'<div id="workshop-live"[^>]*\sdata-gone-message="([^"]+)"', page.content.decode())
-    assert match, "the live block carries the message workshop.js shows when access ends"
+    assert match, "the live block carries the message live.js shows when access ends"
     assert html.unescape(match.group(1)).startswith(REMOVED)
 
 
 def test_workshop_script_stops_and_shows_the_message_on_404_and_403():
-    script = (Path(settings.BASE_DIR) / "grille/core/static/grille/workshop.js").read_text()
+    script = (Path(settings.BASE_DIR) / "grille/core/static/grille/live.js").read_text()
 
     assert '"data-" + kind + "-message"' in script and '"gone"' in script
     assert "404" in script and "403" in script

@@ -42,7 +42,7 @@ from grille.core.users import AnyUser
 from grille.files.enums import FileStatus
 from grille.files.models import GeneratedFile
 from grille.organisations import permissions as team_permissions
-from grille.organisations.models import Membership
+from grille.organisations.models import Membership, WorkshopSession
 from grille.organisations.selectors import memberships_for
 from grille.studies import permissions as study_permissions
 from grille.studies.models import Campaign
@@ -188,6 +188,16 @@ def ready_report(w: World) -> Any:
     return job.uuid
 
 
+def guided_session(w: World) -> Any:
+    """The organisation's open guided workshop (organisations/guided.py), on two practices."""
+    session = WorkshopSession.objects.filter(organisation=w.org, ended_at__isnull=True).first()
+    if session is None:
+        session = WorkshopSession.objects.create(
+            organisation=w.org, agenda=["1.1", "1.2"], ordering="grid", started_at=timezone.now(), current_since=timezone.now(),
+        )
+    return session.pk
+
+
 def upload(content: bytes) -> Callable[[World], dict[str, Any]]:
     return lambda w: {"file": SimpleUploadedFile("fichier.csv", content, content_type="text/csv")}
 
@@ -206,7 +216,15 @@ PAGES: dict[str, list[Case]] = {
     "set_language": [Case("POST", u("set_language"), everyone(302), lambda w: {"language": "fr", "next": "/"})],
     # Positionings: their owner only; the resume link is the key of whoever holds it.
     "assessments:list": [Case("GET", u("assessments:list"), everyone(200), private=True)],
-    "assessments:start": [Case("POST", u("assessments:start"), everyone(302))],
+    "assessments:start": [
+        Case("POST", u("assessments:start"), everyone(302)),
+        Case("POST", u("assessments:start"), owned(done, 302), lambda w: {"depuis": str(w.submitted.uuid)},
+             label="from the answers of a sent positioning"),
+    ],
+    "assessments:compare": [
+        Case("GET", lambda w: reverse("assessments:compare") + f"?avant={w.draft.uuid}&apres={w.submitted.uuid}",
+             owned(done), private=True),
+    ],
     "assessments:resume": [
         Case("GET", lambda w: reverse("assessments:resume", args=[w.resume_raw]), everyone(302), private=True),
         Case("GET", u("assessments:resume", const(BOGUS_TOKEN)), nobody(), private=True, label="unknown link"),
@@ -255,6 +273,15 @@ PAGES: dict[str, list[Case]] = {
         Case("GET", u("accounts:api_tokens"), signed_in(), private=True),
         Case("POST", u("accounts:api_tokens"), signed_in(302), lambda w: {"name": "Tableur"}, private=True),
     ],
+    # A person's own account: how they are shown to others, the first-sign-in prompt.
+    "accounts:account": [
+        Case("GET", u("accounts:account"), signed_in(), private=True),
+        Case("POST", u("accounts:account"), signed_in(302), lambda w: {"display_name": "Nom d'essai"}, private=True),
+    ],
+    "accounts:welcome": [
+        Case("GET", u("accounts:welcome"), signed_in(), private=True),
+        Case("POST", u("accounts:welcome"), signed_in(302), lambda w: {"skip": "1"}, private=True),
+    ],
     "accounts:api_token_revoke": [
         Case("POST", u("accounts:api_token_revoke", lambda w: w.owner_api_token.pk), own_token(302)),
     ],
@@ -277,10 +304,15 @@ PAGES: dict[str, list[Case]] = {
     "organisations:withdraw": [Case("POST", u("organisations:withdraw", org), team(302, 302, may=IN_TEAM))],
     "organisations:members": [Case("GET", u("organisations:members", org), team(may=IN_TEAM), private=True)],
     "organisations:invite": [Case("POST", u("organisations:invite", org), team(403, 302, may=role(team_permissions.can_manage_members)), lambda w: {"email": "", "days": "7"})],
+    "organisations:invite_batch": [
+        Case("POST", u("organisations:invite_batch", org), team(403, 302, may=role(team_permissions.can_manage_members)), lambda w: {"batch-addresses": "nouvelle@exemple.fr", "batch-days": "7"}),
+    ],
+    "organisations:remind": [Case("POST", u("organisations:remind", org), team(403, 302, may=role(team_permissions.can_manage_members)))],
     "organisations:role": [
         Case("POST", u("organisations:role", org, lambda w: w.other_member.pk), team(403, 302, may=role(team_permissions.can_manage_members)), lambda w: {"role": "facilitator"}),
     ],
     "organisations:remove_member": [
+        Case("GET", u("organisations:remove_member", org, lambda w: w.other_member.pk), team(403, 200, may=lambda w, m: team_permissions.can_remove_member(m, w.other_member)), private=True),
         Case("POST", u("organisations:remove_member", org, lambda w: w.other_member.pk), team(403, 302, may=lambda w, m: team_permissions.can_remove_member(m, w.other_member))),
     ],
     "organisations:revoke_invitation": [
@@ -311,6 +343,29 @@ PAGES: dict[str, list[Case]] = {
     "organisations:workshop_live": [Case("GET", u("organisations:workshop_live", org), team(may=role(team_permissions.can_view_team)), private=True)],
     "organisations:report_pdf": [Case("GET", u("organisations:report_pdf", org), team(may=role(team_permissions.can_export_team)), private=True)],
     "organisations:team_xlsx": [Case("GET", u("organisations:team_xlsx", org), team(may=role(team_permissions.can_export_team)), private=True)],
+    # The guided workshop: members follow and comment, facilitators drive and decide.
+    "organisations:guided": [
+        Case("GET", u("organisations:guided", org), team(may=role(team_permissions.can_follow_workshop)), private=True),
+        Case("POST", u("organisations:guided", org), team(403, 302, may=role(team_permissions.can_run_workshop)), lambda w: {"ordering": "grid", "practices": ["1.1"], "minutes_per_item": "5"}, private=True),
+    ],
+    "organisations:guided_item": [Case("GET", u("organisations:guided_item", org, guided_session, const(0)), team(may=role(team_permissions.can_follow_workshop)), private=True)],
+    "organisations:guided_decide": [
+        Case("POST", u("organisations:guided_decide", org, guided_session, const(0)), team(403, 302, may=role(team_permissions.can_decide)), lambda w: {"mode": "partnership", "partner_types": ["association"]}),
+    ],
+    "organisations:guided_action": [
+        Case("POST", u("organisations:guided_action", org, guided_session, const(0)), team(403, 302, may=role(team_permissions.can_manage_actions)), lambda w: {"title": "Nouvelle action"}),
+    ],
+    "organisations:guided_comment": [
+        Case("POST", u("organisations:guided_comment", org, guided_session, const(1)), team(302, 302, may=IN_TEAM), lambda w: {"body": "Un avis"}),
+    ],
+    "organisations:guided_move": [
+        Case("POST", u("organisations:guided_move", org, guided_session), team(403, 302, may=role(team_permissions.can_run_workshop)), lambda w: {"position": "1"}),
+    ],
+    "organisations:guided_end": [Case("POST", u("organisations:guided_end", org, guided_session), team(403, 302, may=role(team_permissions.can_run_workshop)))],
+    "organisations:guided_follow": [Case("GET", u("organisations:guided_follow", org, guided_session), team(may=role(team_permissions.can_follow_workshop)), private=True)],
+    "organisations:guided_follow_live": [Case("GET", u("organisations:guided_follow_live", org, guided_session), team(may=role(team_permissions.can_follow_workshop)), private=True)],
+    "organisations:guided_summary": [Case("GET", u("organisations:guided_summary", org, guided_session), team(may=role(team_permissions.can_follow_workshop)), private=True)],
+    "organisations:guided_kit_pdf": [Case("GET", u("organisations:guided_kit_pdf", org, guided_session), team(may=role(team_permissions.can_export_team)), private=True)],
     # Studies: the campaign's analysts only; respondents reach theirs by their link.
     "studies:list": [Case("GET", u("studies:list"), signed_in())],
     "studies:create": [

@@ -239,9 +239,9 @@ def test_the_invitation_quotes_the_chosen_name_and_names_the_sender(version, cap
 
     (message,) = mail.outbox
     assert response.status_code == 302
-    assert message.subject == f"Invitation à rejoindre « {PHISHING[:SUBJECT_TEXT_MAX - 1].rstrip()}… » sur Grille"
-    assert f"Marie Dupont (marie@exemple.fr) vous invite à rejoindre « {PHISHING} » sur Grille" in message.body
-    assert "Grille vous envoie ce message de la part de marie@exemple.fr, qui a saisi votre adresse" in message.body
+    assert message.subject == f"Invitation à rejoindre « {PHISHING[:SUBJECT_TEXT_MAX - 1].rstrip()}… » sur Grille, de la part de Marie Dupont"
+    assert f"Marie Dupont vous invite à rejoindre « {PHISHING} » sur Grille" in message.body
+    assert "Grille vous envoie ce message de la part de Marie Dupont (marie@exemple.fr), qui a saisi votre adresse" in message.body
     assert "Si vous ne la connaissez pas ou n'attendiez pas cette invitation, ignorez ce message" in message.body
 
 
@@ -263,7 +263,7 @@ def test_a_newline_saved_in_a_name_before_the_check_neither_fails_nor_forges_the
 
     (message,) = mail.outbox
     assert response.status_code == 302
-    assert message.subject == "Invitation à rejoindre « Pays du Val Bcc: tout@exemple.fr » sur Grille"
+    assert message.subject == "Invitation à rejoindre « Pays du Val Bcc: tout@exemple.fr » sur Grille, de la part de Marie Dupont"
     assert message.to == [VICTIM]
     assert message.bcc == []
     assert "« Pays du Val Bcc: tout@exemple.fr »" in message.body

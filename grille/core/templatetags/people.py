@@ -1,8 +1,9 @@
-"""`{{ user|person }}` and `{{ user|person:reveal_email }}`: see grille/core/people.py."""
+"""`{{ user|person }}`, `{{ user|person:reveal_email }}`, `{{ user|person_with_email }}` and
+`{{ user|person_details }}`: see grille/core/people.py."""
 
 from django import template
 
-from grille.core.people import person_label
+from grille.core import people
 from grille.core.users import User
 
 register = template.Library()
@@ -10,4 +11,14 @@ register = template.Library()
 
 @register.filter
 def person(user: User | None, reveal_email: bool = False) -> str:
-    return person_label(user, reveal_email=bool(reveal_email))
+    return people.person_label(user, reveal_email=bool(reveal_email))
+
+
+@register.filter
+def person_with_email(user: User | None) -> str:
+    return people.person_with_email(user)
+
+
+@register.filter
+def person_details(user: User | None) -> str:
+    return people.person_details(user)
