@@ -8,6 +8,7 @@ left out of every mean; the number of practices behind each mean is kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from statistics import fmean
 
 from django.utils.translation import gettext as _
@@ -52,6 +53,13 @@ class GroupScore:
     total: int
 
 
+def difference(before: float | None, after: float | None) -> float | None:
+    """How far a mean moved between two positionings; None where either has none."""
+    if before is None or after is None:
+        return None
+    return after - before
+
+
 @dataclass(frozen=True)
 class SituationDelta:
     situation: g.Situation
@@ -60,9 +68,7 @@ class SituationDelta:
 
     @property
     def delta(self) -> float | None:
-        if self.before is None or self.after is None:
-            return None
-        return self.after - self.before
+        return difference(self.before, self.after)
 
 
 @dataclass(frozen=True)
@@ -240,4 +246,133 @@ def compare_situations(before: Profile, after: Profile) -> tuple[SituationDelta,
             after=(a.mean if (a := after.situation_score(s.code)) else None),
         )
         for s in after.grid.situations
+    )
+
+
+@dataclass(frozen=True)
+class GroupDelta:
+    """The mean level of an axis (or of the whole grid) in two positionings."""
+
+    code: str
+    label: str
+    before: float | None
+    after: float | None
+
+    @property
+    def delta(self) -> float | None:
+        return difference(self.before, self.after)
+
+
+@dataclass(frozen=True)
+class PracticeChange:
+    """One practice's answers in two positionings, matched by practice code.
+
+    ``in_before`` is False when the earlier positioning's grid had no practice with this code.
+    """
+
+    practice: g.Practice
+    before: PracticeScore | None
+    after: PracticeScore
+
+    @property
+    def in_before(self) -> bool:
+        return self.before is not None
+
+    @property
+    def delta(self) -> int | None:
+        """The change of level value; None when either level has no value (unanswered, « Non concerné·e »)."""
+        before = self.before.value if self.before else None
+        after = self.after.value
+        if before is None or after is None:
+            return None
+        return after - before
+
+    @property
+    def delta_text(self) -> str:
+        """The change of level written with its sign (« +1 », « −2 », « 0 »), « — » without one."""
+        delta = self.delta
+        if delta is None:
+            return "—"
+        return f"+{delta}" if delta > 0 else (f"−{-delta}" if delta < 0 else "0")
+
+
+@dataclass(frozen=True)
+class Evolution:
+    """How a positioning changed from an earlier one: per situation, per axis, overall and per
+    practice, with the moment of each (when it was sent, or last changed for a draft)."""
+
+    before_at: datetime
+    after_at: datetime
+    before_version: str
+    after_version: str
+    situations: tuple[SituationDelta, ...]
+    axes: tuple[GroupDelta, ...]
+    overall: GroupDelta
+    practices: tuple[PracticeChange, ...]
+    # Practice codes of the earlier positioning's grid that the later one no longer has.
+    dropped: tuple[str, ...]
+
+    @property
+    def same_version(self) -> bool:
+        return self.before_version == self.after_version
+
+    @property
+    def raised(self) -> int:
+        """Practices whose level went up."""
+        return sum(1 for p in self.practices if (p.delta or 0) > 0)
+
+    @property
+    def lowered(self) -> int:
+        """Practices whose level went down."""
+        return sum(1 for p in self.practices if (p.delta or 0) < 0)
+
+    @property
+    def steady(self) -> int:
+        """Practices with a level valued in both positionings, and the same value."""
+        return sum(1 for p in self.practices if p.delta == 0)
+
+    @property
+    def practices_by_situation(self) -> list[tuple[g.Situation, list[PracticeChange]]]:
+        """Each situation of the later grid with the changes of its practices, in order."""
+        by_code: dict[str, list[PracticeChange]] = {}
+        for change in self.practices:
+            by_code.setdefault(change.practice.situation_code, []).append(change)
+        return [(s, by_code.get(s.code, [])) for s in self.situations_grid]
+
+    @property
+    def situations_grid(self) -> tuple[g.Situation, ...]:
+        return tuple(d.situation for d in self.situations)
+
+
+def compare_profiles(before: Profile, after: Profile, *, before_at: datetime, after_at: datetime) -> Evolution:
+    """Evolution per situation, axis, overall and practice from ``before`` to ``after``.
+
+    Situations, axes and practices are matched by code, so two versions of one framework
+    compare wherever their codes agree; what the later grid lacks is left out (its practice
+    codes are listed in ``dropped``), what the earlier one lacked has no « before ».
+    """
+    before_axes = {a.code: a for a in before.axes}
+    before_practices = {s.practice.code: s for s in before.practices}
+    after_codes = {s.practice.code for s in after.practices}
+    return Evolution(
+        before_at=before_at,
+        after_at=after_at,
+        before_version=before.grid.version_code,
+        after_version=after.grid.version_code,
+        situations=compare_situations(before, after),
+        axes=tuple(
+            GroupDelta(
+                code=a.code,
+                label=a.label,
+                before=(b.mean if (b := before_axes.get(a.code)) else None),
+                after=a.mean,
+            )
+            for a in after.axes
+        ),
+        overall=GroupDelta(code="", label="", before=before.overall.mean, after=after.overall.mean),
+        practices=tuple(
+            PracticeChange(practice=s.practice, before=before_practices.get(s.practice.code), after=s)
+            for s in after.practices
+        ),
+        dropped=tuple(code for code in before_practices if code not in after_codes),
     )

@@ -1,10 +1,10 @@
 from django.urls import path
 
-from . import views, views_crosswalk, views_peers
+from . import views, views_crosswalk, views_history, views_peers
 
 app_name = "assessments"
 urlpatterns = [
-    path("mes-positionnements/", views.assessment_list, name="list"),
+    path("mes-positionnements/", views_history.assessment_list, name="list"),
     path("positionnements/nouveau/", views.start, name="start"),
     path("reprendre/<str:token>/", views.resume, name="resume"),
     path("positionnements/<uuid:uuid>/lien/", views.resume_link, name="resume_link"),
@@ -28,4 +28,7 @@ urlpatterns += [
         views_crosswalk.read_through,
         name="read_through",
     ),
+]
+urlpatterns += [
+    path("mes-positionnements/comparer/", views_history.compare, name="compare"),
 ]

@@ -1,20 +1,28 @@
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+from pathlib import Path
 from uuid import UUID
 
 from django.contrib import messages
+from django.contrib.staticfiles import finders
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from grille.core.access import private
 from grille.core.mail import MailKind, send_templated_mail
-from grille.core.pdf import render_pdf
+from grille.core.pdf import PDF_STYLESHEETS, render_pdf, render_pdf_bytes
 from grille.core.ratelimit import (
     BAD_RESUME_LINKS,
     RESUME_LINK_MAILS,
@@ -28,8 +36,9 @@ from grille.frameworks.charts import situation_radar, situation_series
 from grille.frameworks.resources import resources_by_practice
 from grille.frameworks.selectors import crosswalks_from, get_default_version, get_grid
 
-from . import grants, selectors, services
+from . import grants, history, selectors, services, views_history
 from .exporters import assessment_to_dict
+from .fiche import fiche_context
 from .forms import COMMENT_FIELD, VERSION_FIELD, EmailForm, PracticeAnswerForm
 from .models import Answer, Assessment
 from .peers import get_peer_share
@@ -77,7 +86,12 @@ def start(request: HttpRequest) -> HttpResponse:
     if version is None:
         return render(request, "core/no_framework.html", status=503)
     owner = request.user if request.user.is_authenticated else None
-    assessment, raw = services.start_assessment(version=version, owner=owner)
+    try:
+        source = views_history.start_source(request)  # blank, or the answers the person chose to start from
+        assessment, raw, copied = history.start_from(version=version, owner=owner, source=source)
+    except (views_history.BadChoice, services.AssessmentError):
+        return views_history.bad_start_choice(request)
+    views_history.tell_copied(request, source, copied)
     grants.grant(request, assessment)
     request.session[FRESH_TOKEN_KEY] = [str(assessment.uuid), raw]
     return redirect("assessments:resume_link", uuid=assessment.uuid)
@@ -203,9 +217,8 @@ def step(request: HttpRequest, uuid: UUID, number: int) -> HttpResponse:
             return _locked_page(request, assessment, _("Ce positionnement a déjà été envoyé : il ne peut plus être modifié."))
         return redirect("assessments:profile", uuid=assessment.uuid)
     situation = grid.situations[number - 1]
-    answers = selectors.get_answers(assessment)
+    answers, versions = selectors.get_answers_and_versions(assessment)
     if request.method == "GET":
-        versions = selectors.get_answer_versions(assessment)
         forms = [
             PracticeAnswerForm(grid=grid, practice=p, initial=_initial(grid, answers, p, version=versions.get(p.code, 0)))
             for p in situation.practices
@@ -256,9 +269,54 @@ def _edit_stamp(request: HttpRequest) -> int | None:
     return int(raw)
 
 
+def _autosave_answered(answered: int, total: int) -> JsonResponse:
+    return JsonResponse({"ok": True, "message": _("Enregistré"), "answered": answered, "total": total})
+
+
 @private
 @require_POST
 def autosave(request: HttpRequest, uuid: UUID, code: str) -> JsonResponse:
+    """Save one practice as autosave.js sends it: the common case in two statements
+    (services.quick_autosave), every other case — first answer, a later edit stored elsewhere,
+    an error — by the general path, which says what happened."""
+    try:
+        edited_at = _edit_stamp(request)
+    except ValueError:
+        return _autosave(request, uuid, code)
+    total = 0
+
+    def resolve(version_id: int) -> dict | None:
+        nonlocal total
+        grid = get_grid(version_id)
+        practice = grid.practice(code)
+        if practice is None:
+            return None
+        form = PracticeAnswerForm(request.POST, grid=grid, practice=practice)
+        if not form.is_valid():
+            return None
+        try:
+            values = services.resolve_answer(version_id, _item_from_form(form))
+        except services.AssessmentError:
+            return None
+        total = len(grid.practices)
+        return values
+
+    with transaction.atomic():
+        quick = services.quick_autosave(
+            uuid=str(uuid), scope=selectors.caller_scope(request), resolve=resolve, edited_at=edited_at
+        )
+        if quick is not None and quick.result is not None:
+            return _autosave_answered(quick.result.answered, total)
+        if quick is not None and total:
+            # The positioning is locked, the input valid, but no answer was updated: none is
+            # stored yet, or a later one is, which the general path returns to the page.
+            return _autosave(request, uuid, code)
+        # Nothing written, or an input error: the general path answers with its message.
+        transaction.set_rollback(True)
+    return _autosave(request, uuid, code)
+
+
+def _autosave(request: HttpRequest, uuid: UUID, code: str) -> JsonResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     grid = get_grid(assessment.version_id)
     practice = grid.practice(code)
@@ -287,7 +345,7 @@ def autosave(request: HttpRequest, uuid: UUID, code: str) -> JsonResponse:
             "answered": result.answered,
             "total": len(grid.practices),
         })
-    return JsonResponse({"ok": True, "message": _("Enregistré"), "answered": result.answered, "total": len(grid.practices)})
+    return _autosave_answered(result.answered, len(grid.practices))
 
 
 @private
@@ -346,9 +404,13 @@ def _profile_context(request: HttpRequest, assessment: Assessment, *, chart_id: 
         "assessment": assessment,
         "profile": profile,
         "grid": profile.grid,
-        "radar": _radar(profile, previous, chart_id=chart_id),
+        # Drawn when shown: a submitted profile's content comes from the fragment cache without it.
+        "radar": SimpleLazyObject(lambda: _radar(profile, previous, chart_id=chart_id)),
         "previous_assessment": previous_assessment,
         "evolution": compare_situations(previous, profile) if previous else None,
+        "changes": (
+            history.evolution_of(previous_assessment, previous, assessment, profile) if previous_assessment and previous else None
+        ),
         "resources": resources_by_practice(profile.grid),
         "crosswalks": crosswalks_from(assessment.version_id),
         "peer_share": get_peer_share(assessment),
@@ -359,7 +421,31 @@ def _profile_context(request: HttpRequest, assessment: Assessment, *, chart_id: 
 @require_GET
 def profile(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
-    return render(request, "assessments/profile.html", _profile_context(request, assessment, chart_id="radar-chart"))
+    context = _profile_context(request, assessment, chart_id="radar-chart")
+    context["profile_fragment_key"] = _profile_fragment_key(context)
+    return render(request, "assessments/profile.html", context)
+
+
+def _profile_fragment_key(context: dict) -> str | None:
+    """What the profile's content is made of, for a submitted positioning (None for a draft, whose
+    answers still change): the cached markup is used again only for the same content
+    (questionnaire_tags.cached_include, which adds the language and checks the grid)."""
+    assessment, previous = context["assessment"], context["previous_assessment"]
+    if not assessment.is_submitted:
+        return None
+    resources = sorted(
+        {r.pk: r for links in context["resources"].values() for r in links}.values(), key=lambda r: r.pk
+    )
+    material = [
+        assessment.pk, assessment.submitted_at.isoformat() if assessment.submitted_at else "",
+        previous.pk if previous else None,
+        previous.submitted_at.isoformat() if previous and previous.submitted_at else "",
+        context["grid"].version_id,
+        {code: [r.pk for r in links] for code, links in context["resources"].items()},
+        [[r.pk, r.code, r.title, r.kind, r.publisher, r.url, r.description, r.language, r.translations]
+         for r in resources],
+    ]
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
 
 @private
@@ -367,8 +453,35 @@ def profile(request: HttpRequest, uuid: UUID) -> HttpResponse:
 def profile_pdf(request: HttpRequest, uuid: UUID) -> HttpResponse:
     assessment = selectors.get_assessment_for(request, uuid)
     context = _profile_context(request, assessment, chart_id="radar-chart-pdf")
+    context.update(fiche_context(assessment.owner, context["profile"], context["resources"]))
     date = timezone.localdate(assessment.submitted_at or assessment.created_at).isoformat()
-    return render_pdf(request, "assessments/profile_pdf.html", context, filename=f"fiche-positionnement-{date}.pdf")
+    filename = f"fiche-positionnement-{date}.pdf"
+    if not assessment.is_submitted:
+        return render_pdf(request, PROFILE_PDF_TEMPLATE, context, filename=filename)
+    # A submitted positioning never changes: its fiche is built once, and again only when what it
+    # is made of changes (the person's name, a resource, the language, the templates or styles).
+    html = render_to_string(PROFILE_PDF_TEMPLATE, {**context, "for_pdf": True}, request=request)
+    key = hashlib.sha256(html.encode() + _pdf_styles_digest()).hexdigest()
+    pdf = selectors.get_stored_fiche(assessment, key)
+    if pdf is None:
+        pdf = render_pdf_bytes(request, PROFILE_PDF_TEMPLATE, context)
+        services.store_fiche(assessment=assessment, key=key, language=get_language() or "", pdf=pdf)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+PROFILE_PDF_TEMPLATE = "assessments/profile_pdf.html"
+
+
+@functools.cache
+def _pdf_styles_digest() -> bytes:
+    """The stylesheets the PDF is printed with, as a digest: part of a stored fiche's key."""
+    digest = hashlib.sha256()
+    for name in PDF_STYLESHEETS:
+        path = finders.find(name)
+        digest.update(Path(path).read_bytes() if isinstance(path, str) else name.encode())
+    return digest.digest()
 
 
 @private
@@ -394,9 +507,3 @@ def delete(request: HttpRequest, uuid: UUID) -> HttpResponse:
     grants.revoke_grant(request, assessment)
     messages.success(request, _("Le positionnement a été supprimé définitivement."))
     return redirect("assessments:list")
-
-
-@private
-@require_GET
-def assessment_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "assessments/list.html", {"assessments": selectors.list_assessments_for(request)})

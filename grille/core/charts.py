@@ -227,20 +227,24 @@ def _legend(geo: _Geometry, series: Sequence[RadarSeries], bounds: _Bounds) -> l
     return legend
 
 
-def _accessible_svg(*, chart_id: str, title: str, description: str, bounds: _Bounds, pad: float, body: str) -> SafeString:
-    """The root element: a named image (title and description) whose viewBox fits ``bounds`` plus ``pad``."""
-    view_box = " ".join(
-        _num(v)
-        for v in (
-            bounds.min_x - pad,
-            bounds.min_y - pad,
-            bounds.max_x - bounds.min_x + 2 * pad,
-            bounds.max_y - bounds.min_y + 2 * pad,
-        )
+def _view_box(bounds: _Bounds, pad: float) -> tuple[float, float, float, float]:
+    return (
+        bounds.min_x - pad,
+        bounds.min_y - pad,
+        bounds.max_x - bounds.min_x + 2 * pad,
+        bounds.max_y - bounds.min_y + 2 * pad,
     )
+
+
+def _accessible_svg(
+    *, chart_id: str, title: str, description: str, bounds: _Bounds, pad: float, body: str, css_class: str = "",
+) -> SafeString:
+    """The root element: a named image (title and description) whose viewBox fits ``bounds`` plus ``pad``."""
+    view_box = " ".join(_num(v) for v in _view_box(bounds, pad))
     title_id, desc_id = escape(f"{chart_id}-title"), escape(f"{chart_id}-desc")
+    class_attr = f' class="{escape(css_class)}"' if css_class else ""
     svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{view_box}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg"{class_attr} viewBox="{view_box}" '
         f'preserveAspectRatio="xMidYMid meet" role="img" '
         f'aria-labelledby="{title_id} {desc_id}" font-family="sans-serif">'
         f'<title id="{title_id}">{escape(title)}</title>'
@@ -248,6 +252,55 @@ def _accessible_svg(*, chart_id: str, title: str, description: str, bounds: _Bou
         f"{body}</svg>"
     )
     return mark_safe(svg)
+
+
+def _short_label(geo: _Geometry, axis: int, label: str, bounds: _Bounds) -> str:
+    """A one-line axis label (a situation's code) just beyond the tip of its spoke."""
+    sin, cos = geo.direction(axis)
+    gap = geo.font_size * 0.8
+    x, y = geo.centre + (geo.radius + gap) * sin, geo.centre - (geo.radius + gap) * cos
+    width = _text_width(label, geo.font_size)
+    anchor, left = _anchor(sin, x, width)
+    top = y - geo.font_size / 2 - cos * geo.font_size / 2
+    bounds.add(left, top, left + width, top + geo.font_size)
+    return (
+        f'<text x="{_num(x)}" y="{_num(top + geo.font_size * 0.8)}" text-anchor="{anchor}" '
+        f'font-size="{_num(geo.font_size)}" font-weight="bold" fill="{TEXT_COLOR}">{escape(label)}</text>'
+    )
+
+
+def _compact_drawing(
+    *, short_labels: Sequence[str], axis_labels: Sequence[str], series: Sequence[RadarSeries], max_value: float,
+    ticks: Sequence[float], size: int, root: tuple[float, float, float, float],
+) -> str:
+    """The same radar for a narrow screen: short labels (codes) in large type, the full labels being
+    in the table beside it. A nested SVG, hidden unless the page's stylesheet shows it (app.css,
+    phones only): print and PDF never show it.
+
+    It covers the square centred on the root viewBox, which is what a root made square by CSS shows.
+    """
+    geo = _Geometry(count=len(short_labels), max_value=max_value, centre=size / 2, radius=size * 0.25, font_size=size / 24)
+    bounds = _Bounds()
+    bounds.add(geo.centre - geo.radius, geo.centre - geo.radius, geo.centre + geo.radius, geo.centre + geo.radius)
+    labels = [_short_label(geo, i, label, bounds) for i, label in enumerate(short_labels)]
+    shapes = [shape for serie in series for shape in _series_shapes(geo, serie, axis_labels)]
+    legend = _legend(geo, series, bounds)
+    # Tick values a little smaller than the codes, and clear of the first axis' code.
+    tick_size, tick_x = _num(geo.font_size * 0.85), _num(geo.centre + geo.font_size * 0.4)
+    tick_labels = [
+        f'<text x="{tick_x}" y="{_num(geo.vertex(0, t)[1] - 3)}" font-size="{tick_size}" '
+        f'fill="{MUTED_TEXT_COLOR}">{escape(format_score(t, 0 if float(t).is_integer() else 1))}</text>'
+        for t in ticks
+    ]
+    body = "".join(_grid(geo, ticks) + shapes + tick_labels + labels + legend)
+    view_box = " ".join(_num(v) for v in _view_box(bounds, geo.font_size / 2))
+    x, y, width, height = root
+    side = max(width, height)
+    return (
+        f'<svg class="radar-compact" display="none" x="{_num(x + width / 2 - side / 2)}" '
+        f'y="{_num(y + height / 2 - side / 2)}" width="{_num(side)}" height="{_num(side)}" '
+        f'viewBox="{view_box}" preserveAspectRatio="xMidYMid meet">{body}</svg>'
+    )
 
 
 def radar_chart(
@@ -260,6 +313,7 @@ def radar_chart(
     max_value: float,
     ticks: Sequence[float] | None = None,
     size: int = 480,
+    short_labels: Sequence[str] | None = None,
 ) -> SafeString:
     """Render an accessible radar (spider) chart as an inline SVG string.
 
@@ -269,8 +323,13 @@ def radar_chart(
     has no width/height.
     Values are clamped to ``[0, max_value]``; ``None`` is drawn at the centre
     without a point marker.
+    With ``short_labels`` (one per axis, e.g. codes), the SVG also holds a compact
+    drawing labelled with them, that app.css swaps in on a phone, where the full
+    labels would be a few pixels high.
     """
     _check_radar(axis_labels, series, max_value)
+    if short_labels is not None and len(short_labels) != len(axis_labels):
+        raise ValueError("short_labels must have one label per axis.")
     if ticks is None:
         ticks = [float(t) for t in range(1, int(max_value) + 1)]
     geo = _Geometry.of(count=len(axis_labels), max_value=max_value, size=size)
@@ -281,8 +340,14 @@ def radar_chart(
     legend = _legend(geo, series, bounds)
     # Tick values go above the series so the filled polygon never hides them.
     body = "".join(_grid(geo, ticks) + shapes + _tick_labels(geo, ticks) + labels + legend)
+    if short_labels is not None:
+        body += _compact_drawing(
+            short_labels=short_labels, axis_labels=axis_labels, series=series, max_value=max_value, ticks=ticks,
+            size=size, root=_view_box(bounds, geo.font_size),
+        )
     return _accessible_svg(
         chart_id=chart_id, title=title, description=description, bounds=bounds, pad=geo.font_size, body=body,
+        css_class="radar-responsive" if short_labels is not None else "",
     )
 
 

@@ -41,6 +41,7 @@ def situation_radar(
             "Les valeurs figurent dans le tableau qui suit."
         ) % {"n": len(grid.situations), "max": top},
         axis_labels=[f"{s.code}. {s.label}" for s in grid.situations],
+        short_labels=[s.code for s in grid.situations],
         series=series,
         max_value=top,
     )

@@ -3,6 +3,10 @@
 Pages, the PDF, the JSON export and the profile all read the grid through
 these plain objects, so the profile functions stay pure and testable, and
 nothing assumes a number of axes, situations or practices.
+
+A grid is read in one language (:func:`~.selectors.get_grid` takes the active one): its labels
+are in that language when the version carries a translation, and each object keeps its
+``original_label`` (in the version's own language) so that pages can show the original beside it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,12 @@ class Option:
     label: str
     value: int | None
     partnership: bool = False
+    # The label in the version's own language ("" when the grid is read in that language).
+    original_label: str = ""
+
+    @property
+    def original(self) -> str:
+        return self.original_label or self.label
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,12 @@ class Dimension:
     label: str
     help_text: str
     options: tuple[Option, ...]
+    original_label: str = ""
+    original_help_text: str = ""
+
+    @property
+    def original(self) -> str:
+        return self.original_label or self.label
 
     # Lookups are cached on the instance (grids are immutable and kept for the life of the
     # process): pages and the team map call them once per cell.
@@ -57,11 +73,43 @@ class Dimension:
 
 
 @dataclass(frozen=True)
+class GuideLevel:
+    """What one level of the scale looks like for a practice: « Ponctuellement : … »."""
+
+    code: str
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Guide:
+    """What a practice means and what each level looks like; ``note`` says where it comes from
+    (for the 2024 grid: Grille's own proposal, not the original document's text)."""
+
+    summary: str
+    levels: tuple[GuideLevel, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Practice:
     id: int
     code: str
     label: str
     situation_code: str
+    original_label: str = ""
+    guide: Guide | None = None
+    # The language the labels are shown in, and the version's own (for lang="…" on the original).
+    language: str = ""
+    original_language: str = ""
+
+    @property
+    def original(self) -> str:
+        return self.original_label or self.label
+
+    @property
+    def translated(self) -> bool:
+        return bool(self.original_label) and self.original_label != self.label
 
 
 @dataclass(frozen=True)
@@ -71,10 +119,21 @@ class Situation:
     description: str
     axis_code: str
     practices: tuple[Practice, ...]
+    original_label: str = ""
+    original_description: str = ""
 
     @property
     def full_label(self) -> str:
         return f"{self.label} ({self.description})" if self.description else self.label
+
+    @property
+    def original(self) -> str:
+        return self.original_label or self.label
+
+    @property
+    def original_full_label(self) -> str:
+        description = self.original_description or self.description
+        return f"{self.original} ({description})" if description else self.original
 
 
 @dataclass(frozen=True)
@@ -83,6 +142,11 @@ class Axis:
     label: str
     description: str
     situations: tuple[Situation, ...]
+    original_label: str = ""
+
+    @property
+    def original(self) -> str:
+        return self.original_label or self.label
 
     @cached_property
     def practices(self) -> tuple[Practice, ...]:
@@ -99,6 +163,19 @@ class Grid:
     source_date: date | None
     axes: tuple[Axis, ...]
     dimensions: dict[str, Dimension] = field(hash=False)
+    # The language the grid is shown in, and the version's own: they differ when the grid is a
+    # translation (then every object's ``original_label`` holds the original).
+    language: str = "fr"
+    original_language: str = "fr"
+    original_title: str = ""
+
+    @property
+    def translated(self) -> bool:
+        return self.language != self.original_language
+
+    @cached_property
+    def has_guides(self) -> bool:
+        return any(p.guide is not None for p in self.practices)
 
     @cached_property
     def situations(self) -> tuple[Situation, ...]:

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .enums import DimensionRole, VersionStatus
@@ -8,6 +10,9 @@ class Framework(models.Model):
     code = models.SlugField(_("code"), max_length=80, unique=True)
     name = models.CharField(_("nom"), max_length=200)
     publisher = models.CharField(_("éditeur"), max_length=200, blank=True)
+    # Texts in other languages, by language code: {"en": {"label": …}} (see schema.py). They
+    # translate the original, which stays the reference.
+    translations = models.JSONField(_("traductions"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("référentiel")
@@ -31,6 +36,13 @@ class FrameworkVersion(models.Model):
     # a different content under a published code is refused.
     content_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Annotations, outside the content hash: the language of the original, where the practice
+    # guides come from, and translations of the title, source and that note.
+    language = models.CharField(_("langue de l'original"), max_length=10, default="fr")
+    guide_note = models.CharField(_("origine des aides"), max_length=300, blank=True)
+    # Texts in other languages, by language code: {"en": {"label": …}} (see schema.py). They
+    # translate the original, which stays the reference.
+    translations = models.JSONField(_("traductions"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("version de référentiel")
@@ -53,6 +65,9 @@ class Axis(models.Model):
     label = models.CharField(_("libellé"), max_length=300)
     description = models.TextField(_("description"), blank=True)
     position = models.PositiveSmallIntegerField()
+    # Texts in other languages, by language code: {"en": {"label": …}} (see schema.py). They
+    # translate the original, which stays the reference.
+    translations = models.JSONField(_("traductions"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("axe")
@@ -72,6 +87,9 @@ class Situation(models.Model):
     label = models.CharField(_("libellé"), max_length=300)
     description = models.CharField(_("précision"), max_length=500, blank=True)
     position = models.PositiveSmallIntegerField()
+    # Texts in other languages, by language code: {"en": {"label": …}} (see schema.py). They
+    # translate the original, which stays the reference.
+    translations = models.JSONField(_("traductions"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("situation professionnelle")
@@ -92,6 +110,12 @@ class Practice(models.Model):
     code = models.CharField(_("code"), max_length=60)
     label = models.CharField(_("libellé"), max_length=300)
     position = models.PositiveSmallIntegerField()
+    # What the practice means and what each level looks like: {"summary": …, "levels": {"1": …}}.
+    # The product's own proposal (the version's guide_note says so), outside the content hash.
+    guide = models.JSONField(_("aide"), default=dict, blank=True)
+    # Texts in other languages, by language code: {"en": {"label": …}} (see schema.py). They
+    # translate the original, which stays the reference.
+    translations = models.JSONField(_("traductions"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("pratique")
@@ -111,6 +135,9 @@ class Dimension(models.Model):
     label = models.CharField(_("libellé"), max_length=200)
     help_text = models.CharField(_("aide"), max_length=300, blank=True)
     position = models.PositiveSmallIntegerField()
+    # Texts in other languages, by language code: {"en": {"label": …}} (see schema.py). They
+    # translate the original, which stays the reference.
+    translations = models.JSONField(_("traductions"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("dimension")
@@ -133,6 +160,9 @@ class DimensionOption(models.Model):
     # For the carrying dimension: this option means the practice involves other local actors.
     partnership = models.BooleanField(_("partenariat"), default=False)
     position = models.PositiveSmallIntegerField()
+    # Texts in other languages, by language code: {"en": {"label": …}} (see schema.py). They
+    # translate the original, which stays the reference.
+    translations = models.JSONField(_("traductions"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("modalité")
@@ -160,13 +190,17 @@ class Resource(models.Model):
     title = models.CharField(_("titre"), max_length=300)
     kind = models.CharField(_("type"), max_length=20, choices=ResourceKind.choices)
     publisher = models.CharField(_("éditeur"), max_length=200, blank=True)
-    url = models.URLField(_("lien"), max_length=500)
+    # Blank when the source names the resource without giving its address.
+    url = models.URLField(_("lien"), max_length=500, blank=True)
     description = models.TextField(_("description"), blank=True)
     language = models.CharField(_("langue"), max_length=10, default="fr")
     # Attached by code, so a resource follows a practice from one version to the next.
     practice_codes = models.JSONField(_("pratiques"), default=list, blank=True)
     situation_codes = models.JSONField(_("situations"), default=list, blank=True)
     axis_codes = models.JSONField(_("axes"), default=list, blank=True)
+    # The description (and, for a work with an English title, the title) in other languages:
+    # {"en": {"description": …}}. The resource itself keeps its own language.
+    translations = models.JSONField(_("traductions"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("ressource")
@@ -175,6 +209,12 @@ class Resource(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def shown_description(self) -> str:
+        """The description in the active language when the file gives one, else the original."""
+        language = (get_language() or settings.LANGUAGE_CODE).split("-")[0].lower()
+        return str((self.translations or {}).get(language, {}).get("description") or self.description)
 
 
 CROSSWALK_NAME_MAX = 200

@@ -21,7 +21,7 @@ from .services import DATA_DIR
 
 RESOURCE_FILE_PATTERN = "resources-*.yaml"
 # The fields a reload compares and rewrites.
-UPDATED_FIELDS = ["title", "kind", "publisher", "url", "description", "language", *ATTACHMENTS.values()]
+UPDATED_FIELDS = ["title", "kind", "publisher", "url", "description", "language", "translations", *ATTACHMENTS.values()]
 
 
 def default_resource_files() -> list[Path]:
@@ -70,10 +70,13 @@ def _check_references(data: dict) -> Framework:
 def load_resources(*, data: dict) -> int:
     """Create or update the resources of validated data, by (framework, code).
 
-    Returns how many resources were created or changed: loading the same file again returns 0.
-    Resources missing from the file are kept (they may have been added in the admin).
+    Returns how many resources were created, changed or withdrawn: loading the same file again
+    returns 0. Resources missing from the file are kept (they may have been added in the admin),
+    but for those its ``withdrawn`` list names.
     """
     framework = _check_references(data)
+    withdrawn, _deleted = Resource.objects.filter(framework=framework, code__in=data.get("withdrawn", [])).delete()
+    data = {key: value for key, value in data.items() if key != "withdrawn"}
     codes = [item["code"] for item in data["resources"]]
     existing = {r.code: r for r in Resource.objects.filter(framework=framework, code__in=codes)}
     created, changed = [], []
@@ -87,7 +90,7 @@ def load_resources(*, data: dict) -> int:
             changed.append(resource)
     Resource.objects.bulk_create(created)
     Resource.objects.bulk_update(changed, UPDATED_FIELDS)
-    return len(created) + len(changed)
+    return len(created) + len(changed) + withdrawn
 
 
 def read_resources_file(path: Path) -> dict[str, Any]:

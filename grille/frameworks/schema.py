@@ -252,10 +252,70 @@ def _iso_date(value: object) -> object:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+# --- Translations and practice guides --------------------------------------------------------
+#
+# A version is written in its ``language`` (French for the 2024 grid); ``translations`` on each
+# labelled object give its text in other languages, keyed by language code. They translate the
+# original, which stays the reference: pages show it beside the translation. Translations and
+# practice guides are *annotations*: they are left out of the content hash, so that they can be
+# added to or corrected in a published version without changing what people answered.
+
+LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
+Language = Annotated[
+    str,
+    StringConstraints(pattern=LANGUAGE_PATTERN),
+    _otherwise(gettext_lazy("%(where)s : code de langue attendu, en minuscules (par exemple « en »)."), value_as="language"),
+]
+# Fields of the file that are annotations, left out of the content hash (see :func:`core_content`).
+ANNOTATIONS = frozenset({"translations", "guide", "guide_note", "language"})
+
+
+class FrameworkTranslation(_Item):
+    name: str
+
+
+class VersionTranslation(_Item):
+    title: str
+    source: str = ""
+    guide_note: str = ""
+
+
+class OptionTranslation(_Item):
+    label: str
+
+
+class DimensionTranslation(_Item):
+    label: str
+    help: str = ""
+
+
+class GroupTranslation(_Item):
+    """An axis or a situation, in another language."""
+
+    label: str
+    description: str = ""
+
+
+class Guide(_Item):
+    """What a practice means and what each level looks like: the product's own proposal.
+
+    ``levels`` maps codes of the level scale to a sentence (« Ponctuellement : … »).
+    """
+
+    summary: str
+    levels: dict[str, str] = Field(default_factory=dict)
+
+
+class PracticeTranslation(_Item):
+    label: str
+    guide: Guide | None = None
+
+
 class FrameworkInfo(_Item):
     code: str
     name: str
     publisher: str = ""
+    translations: dict[Language, FrameworkTranslation] = Field(default_factory=dict)
 
 
 class VersionInfo(_Item):
@@ -270,6 +330,11 @@ class VersionInfo(_Item):
     status: Annotated[
         VersionStatus, _otherwise(gettext_lazy("version.status : « published » ou « draft » attendu."))
     ] = VersionStatus.DRAFT
+    # The language the version is written in: its labels are the original.
+    language: Language = "fr"
+    # Says where the practice guides come from (required when a practice has one).
+    guide_note: str = ""
+    translations: dict[Language, VersionTranslation] = Field(default_factory=dict)
 
 
 class Option(_Item):
@@ -279,6 +344,7 @@ class Option(_Item):
     partnership: Annotated[
         StrictBool, _otherwise(gettext_lazy("%(where)s.partnership : true ou false attendu."))
     ] = Field(default=False, exclude_if=lambda partnership: not partnership)
+    translations: dict[Language, OptionTranslation] = Field(default_factory=dict)
 
 
 class Dimension(_Item):
@@ -294,6 +360,7 @@ class Dimension(_Item):
     label: str
     help: str = ""
     options: list[Option]
+    translations: dict[Language, DimensionTranslation] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_options(self) -> Self:
@@ -304,6 +371,8 @@ class Dimension(_Item):
 class Practice(_Item):
     code: str
     label: str
+    guide: Guide | None = None
+    translations: dict[Language, PracticeTranslation] = Field(default_factory=dict)
 
 
 class Situation(_Item):
@@ -311,6 +380,7 @@ class Situation(_Item):
     label: str
     description: str = ""
     practices: list[Practice]
+    translations: dict[Language, GroupTranslation] = Field(default_factory=dict)
 
 
 class Axis(_Item):
@@ -318,6 +388,7 @@ class Axis(_Item):
     label: str
     description: str = ""
     situations: list[Situation]
+    translations: dict[Language, GroupTranslation] = Field(default_factory=dict)
 
 
 def _not_empty(axes: list[Axis]) -> list[Axis]:
@@ -406,6 +477,100 @@ class FrameworkFile(_Item):
         return self
 
 
+    def _translated(self) -> Iterator[tuple[Loc, _Item, dict[str, _Item], tuple[str, ...]]]:
+        """Each translatable object: its place, itself, its translations, the text fields they carry."""
+        yield ("framework",), self.framework, dict(self.framework.translations), ("name",)
+        yield ("version",), self.version, dict(self.version.translations), ("title", "source", "guide_note")
+        for i, dimension in enumerate(self.dimensions):
+            yield ("dimensions", i), dimension, dict(dimension.translations), ("label", "help")
+            for j, option in enumerate(dimension.options):
+                yield ("dimensions", i, "options", j), option, dict(option.translations), ("label",)
+        for i, axis in enumerate(self.axes):
+            yield ("axes", i), axis, dict(axis.translations), ("label", "description")
+            for j, situation in enumerate(axis.situations):
+                at = ("axes", i, "situations", j)
+                yield at, situation, dict(situation.translations), ("label", "description")
+                for k, practice in enumerate(situation.practices):
+                    yield (*at, "practices", k), practice, dict(practice.translations), ("label", "guide")
+
+    @model_validator(mode="after")
+    def _translations_complete(self) -> Self:
+        """A translation is whole or absent: once a language appears anywhere in the file, every
+        label, description, question and guide of the original has its text in that language."""
+        objects = list(self._translated())
+        languages = sorted({language for *_rest, translations, _fields in objects for language in translations})
+        if self.version.language in languages:
+            raise _rule(
+                _("%(where)s : « %(language)s » est la langue de l'original (version.language), pas une traduction."),
+                ("version", "translations", self.version.language),
+                language=self.version.language,
+            )
+        for at, item, translations, fields in objects:
+            for language in languages:
+                translation = translations.get(language)
+                if translation is None:
+                    raise _rule(
+                        _("%(where)s : il manque la traduction « %(language)s » (une traduction est complète ou absente)."),
+                        (*at, "translations", language),
+                        language=language,
+                    )
+                for name in fields:
+                    if getattr(item, name) and not getattr(translation, name):
+                        raise _rule(
+                            _("%(where)s : il manque « %(key)s », présent dans l'original."),
+                            (*at, "translations", language, name),
+                            key=name,
+                        )
+                original, translated = getattr(item, "guide", None), getattr(translation, "guide", None)
+                if isinstance(original, Guide) and isinstance(translated, Guide) and set(original.levels) != set(translated.levels):
+                    raise _rule(
+                        _("%(where)s : la traduction doit décrire les mêmes niveaux que l'original (%(ok)s)."),
+                        (*at, "translations", language, "guide", "levels"),
+                        ok=", ".join(original.levels),
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _guides_fit_the_scale(self) -> Self:
+        """A guide describes levels of the scale; and where guides come from is said once for all."""
+        level = next((d for d in self.dimensions if d.role == DimensionRole.LEVEL), None)
+        codes = [option.code for option in level.options] if level else []
+        guided = False
+        for i, axis in enumerate(self.axes):
+            for j, situation in enumerate(axis.situations):
+                for k, practice in enumerate(situation.practices):
+                    guides = [practice.guide, *(t.guide for t in practice.translations.values())]
+                    for guide in guides:
+                        guided = guided or guide is not None
+                        unknown = [code for code in (guide.levels if guide else {}) if code not in codes]
+                        if unknown:
+                            raise _rule(
+                                _("%(where)s : « %(code)s » n'est pas une modalité du niveau de pratique (attendu : %(ok)s)."),
+                                ("axes", i, "situations", j, "practices", k, "guide", "levels", unknown[0]),
+                                code=unknown[0],
+                                ok=", ".join(codes),
+                            )
+        if guided and not self.version.guide_note:
+            raise _rule(
+                _("%(where)s : dites d'où viennent les aides des pratiques (« guide_note », obligatoire dès qu'une pratique en a une)."),
+                ("version", "guide_note"),
+            )
+        return self
+
+
+def core_content(data: object) -> object:
+    """Validated data without its annotations (translations, guides, language): what people answer.
+
+    The content hash is computed on it, so that a published version can gain or correct a
+    translation or a guide while staying the same version.
+    """
+    if isinstance(data, dict):
+        return {key: core_content(value) for key, value in data.items() if key not in ANNOTATIONS}
+    if isinstance(data, list):
+        return [core_content(value) for value in data]
+    return data
+
+
 def _codes(value: object, info: ValidationInfo) -> object:
     """A list of codes, each text or a whole number."""
     if not isinstance(value, list):
@@ -426,6 +591,13 @@ Codes = Annotated[list[str], BeforeValidator(_codes)]
 ATTACHMENTS = {"practices": "practice_codes", "situations": "situation_codes", "axes": "axis_codes"}
 
 
+class ResourceTranslation(_Item):
+    """A resource's description in another language; a title only for a work that has one there."""
+
+    description: Annotated[str, StringConstraints(strip_whitespace=True)]
+    title: str = ""
+
+
 class ResourceEntry(_Item):
     """A resource, attached by code to practices, situations or axes (the model's ``*_codes``)."""
 
@@ -440,9 +612,11 @@ class ResourceEntry(_Item):
         ),
     ]
     publisher: str = ""
-    url: str
+    # Only an address the source gives: a resource without one is named, not linked.
+    url: str = ""
     description: Annotated[str, StringConstraints(strip_whitespace=True)] = ""
     language: str = "fr"
+    translations: dict[Language, ResourceTranslation] = Field(default_factory=dict)
     practices: Codes = Field(default_factory=list, serialization_alias=ATTACHMENTS["practices"])
     situations: Codes = Field(default_factory=list, serialization_alias=ATTACHMENTS["situations"])
     axes: Codes = Field(default_factory=list, serialization_alias=ATTACHMENTS["axes"])
@@ -472,9 +646,15 @@ class ResourceFile(_Item):
     format: Format
     framework: str
     resources: list[ResourceEntry]
+    # Codes of resources once shipped and since taken out: loading the file deletes them.
+    withdrawn: Codes = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Self:
         _check_unique(_codes_at(("resources",), self.resources), _("%(where)s.code : code « %(code)s » en double."))
+        kept = {resource.code for resource in self.resources}
+        for i, code in enumerate(self.withdrawn):
+            if code in kept:
+                raise _rule(_("withdrawn[%(i)d] : « %(code)s » est retirée mais encore dans la liste des ressources."), ("withdrawn", i), i=i, code=code)
         return self
 

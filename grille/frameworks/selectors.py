@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.db.models import Prefetch
+from django.utils import translation
 
 from . import grid as g
 from .enums import VersionStatus
@@ -14,9 +18,35 @@ from .models import (
     Situation,
 )
 
-# Published versions never change, so their grid can be kept for the life of
-# the process; drafts are always read afresh.
-_published_grids: dict[int, g.Grid] = {}
+# Published versions never change (but for their annotations, whose reload clears this), so
+# their grid can be kept for the life of the process, one per language; drafts are read afresh.
+_published_grids: dict[tuple[int, str], g.Grid] = {}
+
+
+def display_language(language: str | None = None) -> str:
+    """The base code of ``language``, or of the active language: "en" for "en-gb"."""
+    code = language or translation.get_language() or settings.LANGUAGE_CODE
+    return code.split("-")[0].lower()
+
+
+def _in(language: str, obj: Any, name: str, key: str | None = None) -> str:
+    """The text of ``obj.name`` in ``language``: its translation (under ``key``, by default the
+    field's name) if it has one, else the original."""
+    original: str = getattr(obj, name)
+    translated = (obj.translations or {}).get(language, {}).get(key or name)
+    return translated or original
+
+
+def _guide(language: str, practice: Practice, level_labels: dict[str, str], note: str) -> g.Guide | None:
+    guide = (practice.translations or {}).get(language, {}).get("guide") or practice.guide
+    if not guide:
+        return None
+    levels = tuple(
+        g.GuideLevel(code=code, label=label, text=guide["levels"][code])
+        for code, label in level_labels.items()
+        if code in guide.get("levels", {})
+    )
+    return g.Guide(summary=guide["summary"], levels=levels, note=note)
 
 
 def get_default_version() -> FrameworkVersion | None:
@@ -29,43 +59,68 @@ def get_default_version() -> FrameworkVersion | None:
     )
 
 
-def get_grid(version: FrameworkVersion | int) -> g.Grid:
-    """The whole grid of one version, in four queries (cached once published)."""
+def get_grid(version: FrameworkVersion | int, language: str | None = None) -> g.Grid:
+    """The whole grid of one version, in four queries (cached once published), in ``language``
+    (by default the active one) when the version carries that translation, else in its own."""
     version_id = version if isinstance(version, int) else version.pk
-    cached = _published_grids.get(version_id)
+    wanted = display_language(language)
+    cached = _published_grids.get((version_id, wanted))
     if cached is not None:
         return cached
     if isinstance(version, int):
         version = FrameworkVersion.objects.select_related("framework").get(pk=version_id)
+    lang = wanted if wanted in (version.translations or {}) else version.language
+    translated = lang != version.language
+
+    def original(text: str) -> str:
+        return text if translated else ""
+
     practices = Prefetch("practices", queryset=Practice.objects.order_by("position"))
     situations = Prefetch(
         "situations",
         queryset=Situation.objects.order_by("position").prefetch_related(practices),
     )
     axes = Axis.objects.filter(version=version).order_by("position").prefetch_related(situations)
-    dimensions = Dimension.objects.filter(version=version).prefetch_related(
-        Prefetch("options", queryset=DimensionOption.objects.order_by("position"))
+    dimensions = list(
+        Dimension.objects.filter(version=version).prefetch_related(
+            Prefetch("options", queryset=DimensionOption.objects.order_by("position"))
+        )
     )
+    level = next((d for d in dimensions if d.role == "level"), None)
+    level_labels = {o.code: _in(lang, o, "label") for o in level.options.all()} if level else {}
+    note = _in(lang, version, "guide_note")
     grid = g.Grid(
         version_id=version.pk,
-        framework_name=version.framework.name,
+        framework_name=_in(lang, version.framework, "name"),
         version_code=version.code,
-        title=version.title,
-        source=version.source,
+        title=_in(lang, version, "title"),
+        source=_in(lang, version, "source"),
         source_date=version.source_date,
         axes=tuple(
             g.Axis(
                 code=a.code,
-                label=a.label,
-                description=a.description,
+                label=_in(lang, a, "label"),
+                description=_in(lang, a, "description"),
+                original_label=original(a.label),
                 situations=tuple(
                     g.Situation(
                         code=s.code,
-                        label=s.label,
-                        description=s.description,
+                        label=_in(lang, s, "label"),
+                        description=_in(lang, s, "description"),
                         axis_code=a.code,
+                        original_label=original(s.label),
+                        original_description=original(s.description),
                         practices=tuple(
-                            g.Practice(id=p.pk, code=p.code, label=p.label, situation_code=s.code)
+                            g.Practice(
+                                id=p.pk,
+                                code=p.code,
+                                label=_in(lang, p, "label"),
+                                situation_code=s.code,
+                                original_label=original(p.label),
+                                guide=_guide(lang, p, level_labels, note),
+                                language=lang,
+                                original_language=version.language,
+                            )
                             for p in s.practices.all()
                         ),
                     )
@@ -78,18 +133,30 @@ def get_grid(version: FrameworkVersion | int) -> g.Grid:
             d.role: g.Dimension(
                 code=d.code,
                 role=d.role,
-                label=d.label,
-                help_text=d.help_text,
+                label=_in(lang, d, "label"),
+                help_text=_in(lang, d, "help_text", "help"),
+                original_label=original(d.label),
+                original_help_text=original(d.help_text),
                 options=tuple(
-                    g.Option(id=o.pk, code=o.code, label=o.label, value=o.value, partnership=o.partnership)
+                    g.Option(
+                        id=o.pk,
+                        code=o.code,
+                        label=_in(lang, o, "label"),
+                        value=o.value,
+                        partnership=o.partnership,
+                        original_label=original(o.label),
+                    )
                     for o in d.options.all()
                 ),
             )
             for d in dimensions
         },
+        language=lang,
+        original_language=version.language,
+        original_title=original(version.title),
     )
     if version.is_published:
-        _published_grids[version_id] = grid
+        _published_grids[(version_id, wanted)] = grid
     return grid
 
 

@@ -24,7 +24,14 @@ from .models import (
     Practice,
     Situation,
 )
-from .schema import SUPPORTED_FORMAT, FrameworkFile, FrameworkFileError, read_data_file, validated
+from .schema import (
+    SUPPORTED_FORMAT,
+    FrameworkFile,
+    FrameworkFileError,
+    core_content,
+    read_data_file,
+    validated,
+)
 from .selectors import clear_grid_cache
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -34,6 +41,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 class LoadResult:
     version: FrameworkVersion
     created: bool
+    # An already loaded version whose translations or practice guides were added or changed.
+    annotated: bool = False
 
 
 def validate_framework_data(data: object) -> dict[str, Any]:
@@ -57,7 +66,70 @@ def read_framework_file(path: Path) -> dict[str, Any]:
 
 
 def content_hash(data: dict) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """The fingerprint of what people answer: annotations (translations, guides) are left out."""
+    return hashlib.sha256(json.dumps(core_content(data), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _compact(value: Any) -> Any:
+    """Validated data as stored: empty optional fields left out, at every level."""
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v not in ("", None, {}, [])}
+    return value
+
+
+def _annotations(data: dict) -> dict[tuple[str, ...], dict[str, Any]]:
+    """The annotation fields of every object of validated data, by a key naming the object.
+
+    Keys: ("framework",), ("version",), ("dimension", code), ("option", dimension code, code),
+    ("axis", code), ("situation", code), ("practice", code). Values: model field → stored value.
+    """
+    def tr(item: dict) -> dict[str, Any]:
+        return {"translations": _compact(item.get("translations") or {})}
+
+    found: dict[tuple[str, ...], dict[str, Any]] = {
+        ("framework",): tr(data["framework"]),
+        ("version",): tr(data["version"])
+        | {"language": data["version"].get("language") or "fr", "guide_note": data["version"].get("guide_note") or ""},
+    }
+    for dim in data["dimensions"]:
+        found[("dimension", dim["code"])] = tr(dim)
+        for option in dim["options"]:
+            found[("option", dim["code"], option["code"])] = tr(option)
+    for ax in data["axes"]:
+        found[("axis", ax["code"])] = tr(ax)
+        for sit in ax["situations"]:
+            found[("situation", sit["code"])] = tr(sit)
+            for pr in sit["practices"]:
+                found[("practice", pr["code"])] = tr(pr) | {"guide": _compact(pr.get("guide") or {})}
+    return found
+
+
+def _update_annotations(version: FrameworkVersion, data: dict) -> bool:
+    """Bring the translations and guides of a loaded version to those of ``data`` (same content).
+
+    Allowed on a published version: they do not change what people answered. Returns whether
+    anything changed.
+    """
+    wanted = _annotations(data)
+    objects: dict[tuple[str, ...], Any] = {("framework",): version.framework, ("version",): version}
+    for dimension in Dimension.objects.filter(version=version).prefetch_related("options"):
+        objects[("dimension", dimension.code)] = dimension
+        for option in dimension.options.all():
+            objects[("option", dimension.code, option.code)] = option
+    objects |= {("axis", a.code): a for a in Axis.objects.filter(version=version)}
+    objects |= {("situation", s.code): s for s in Situation.objects.filter(version=version)}
+    objects |= {("practice", p.code): p for p in Practice.objects.filter(version=version)}
+    changed = False
+    for key, fields in wanted.items():
+        obj = objects[key]
+        if any(getattr(obj, name) != value for name, value in fields.items()):
+            for name, value in fields.items():
+                setattr(obj, name, value)
+            obj.save(update_fields=list(fields))
+            changed = True
+    if changed:
+        clear_grid_cache()
+    return changed
 
 
 @transaction.atomic
@@ -76,7 +148,7 @@ def load_framework_version(*, data: dict) -> LoadResult:
     existing = FrameworkVersion.objects.filter(framework=framework, code=ver_data["code"]).first()
     if existing is not None:
         if existing.content_hash == digest:
-            return LoadResult(version=existing, created=False)
+            return LoadResult(version=existing, created=False, annotated=_update_annotations(existing, data))
         if existing.is_published:
             raise FrameworkFileError(
                 _(
@@ -88,7 +160,12 @@ def load_framework_version(*, data: dict) -> LoadResult:
         if existing.assessments.exists():
             raise FrameworkFileError(_("Cette version brouillon a déjà des réponses : elle ne peut pas être rechargée."))
         existing.delete()
+    notes = _annotations(data)
+    if framework.translations != notes[("framework",)]["translations"]:
+        framework.translations = notes[("framework",)]["translations"]
+        framework.save(update_fields=["translations"])
     version = FrameworkVersion.objects.create(
+        **notes[("version",)],
         framework=framework,
         code=ver_data["code"],
         title=ver_data["title"],
@@ -101,30 +178,34 @@ def load_framework_version(*, data: dict) -> LoadResult:
     for d_pos, dim in enumerate(data["dimensions"]):
         dimension = Dimension.objects.create(
             version=version, code=dim["code"], role=dim["role"], label=dim["label"],
-            help_text=dim["help"], position=d_pos,
+            help_text=dim["help"], position=d_pos, **notes[("dimension", dim["code"])],
         )
         DimensionOption.objects.bulk_create(
             DimensionOption(
                 dimension=dimension, code=o["code"], label=o["label"], value=o["value"],
-                partnership=o.get("partnership", False), position=pos,
+                partnership=o.get("partnership", False), position=pos, **notes[("option", dim["code"], o["code"])],
             )
             for pos, o in enumerate(dim["options"])
         )
     s_pos = p_pos = 0
     for a_pos, ax in enumerate(data["axes"]):
         axis = Axis.objects.create(
-            version=version, code=ax["code"], label=ax["label"], description=ax["description"], position=a_pos
+            version=version, code=ax["code"], label=ax["label"], description=ax["description"], position=a_pos,
+            **notes[("axis", ax["code"])],
         )
         for sit in ax["situations"]:
             situation = Situation.objects.create(
                 version=version, axis=axis, code=sit["code"], label=sit["label"],
-                description=sit["description"], position=s_pos,
+                description=sit["description"], position=s_pos, **notes[("situation", sit["code"])],
             )
             s_pos += 1
             practices = []
             for pr in sit["practices"]:
                 practices.append(
-                    Practice(version=version, situation=situation, code=pr["code"], label=pr["label"], position=p_pos)
+                    Practice(
+                        version=version, situation=situation, code=pr["code"], label=pr["label"], position=p_pos,
+                        **notes[("practice", pr["code"])],
+                    )
                 )
                 p_pos += 1
             Practice.objects.bulk_create(practices)
@@ -162,6 +243,9 @@ def export_framework_version(version: FrameworkVersion) -> dict:
     def optional(**fields: Any) -> dict:
         return {key: value for key, value in fields.items() if value not in ("", None)}
 
+    def translated(obj: Any) -> dict:
+        return {"translations": obj.translations} if obj.translations else {}
+
     def options(dimension: Dimension) -> list[dict]:
         rows = list(dimension.options.all())
         valued = any(o.value is not None for o in rows)
@@ -169,20 +253,32 @@ def export_framework_version(version: FrameworkVersion) -> dict:
             {"code": o.code, "label": o.label}
             | ({"value": o.value} if valued else {})
             | ({"partnership": True} if o.partnership else {})
+            | translated(o)
             for o in rows
         ]
 
+    def practice(p: Practice) -> dict:
+        return {"code": p.code, "label": p.label} | ({"guide": p.guide} if p.guide else {}) | translated(p)
+
     return {
         "format": SUPPORTED_FORMAT,
-        "framework": {"code": framework.code, "name": framework.name} | optional(publisher=framework.publisher),
+        "framework": {"code": framework.code, "name": framework.name}
+        | optional(publisher=framework.publisher)
+        | translated(framework),
         "version": {"code": version.code, "title": version.title}
         | optional(
             source=version.source,
             source_date=version.source_date.isoformat() if version.source_date else None,
         )
-        | {"status": str(version.status)},
+        | {"status": str(version.status)}
+        | ({"language": version.language} if version.language != "fr" else {})
+        | optional(guide_note=version.guide_note)
+        | translated(version),
         "dimensions": [
-            {"code": d.code, "role": str(d.role), "label": d.label} | optional(help=d.help_text) | {"options": options(d)}
+            {"code": d.code, "role": str(d.role), "label": d.label}
+            | optional(help=d.help_text)
+            | {"options": options(d)}
+            | translated(d)
             for d in dimensions
         ],
         "axes": [
@@ -192,10 +288,12 @@ def export_framework_version(version: FrameworkVersion) -> dict:
                 "situations": [
                     {"code": s.code, "label": s.label}
                     | optional(description=s.description)
-                    | {"practices": [{"code": p.code, "label": p.label} for p in s.practices.all()]}
+                    | {"practices": [practice(p) for p in s.practices.all()]}
+                    | translated(s)
                     for s in a.situations.all()
                 ]
             }
+            | translated(a)
             for a in axes
         ],
     }

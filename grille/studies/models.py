@@ -49,6 +49,13 @@ class Campaign(models.Model):
         return f"{self.name} ({self.wave_year})"
 
     @property
+    def content_language(self) -> str:
+        """The language of the study's own texts (its profile questions and their options, seeded
+        in French and written by its analysts for its respondents): that of its grid's original.
+        Pages mark them with it, so that an English page shows them as what they are."""
+        return self.version.language or "fr"
+
+    @property
     def state(self) -> str:
         now = timezone.now()
         if now < self.opens_at:

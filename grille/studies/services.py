@@ -21,6 +21,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from grille.assessments.consents import new_pseudonym, record_consent, withdraw_consents
 from grille.assessments.enums import AssessmentStatus, ConsentKind
@@ -289,7 +290,11 @@ def import_invitees(*, campaign: Campaign, raw: bytes) -> InviteeImportResult:
         raise ImportRefused(str(exc), []) from exc
     if not parsed.ok:
         raise ImportRefused(
-            _("Le fichier contient %(n)d ligne(s) à corriger : rien n'a été importé.") % {"n": len(parsed.errors)},
+            ngettext(
+                "Le fichier contient %(n)d ligne à corriger : rien n'a été importé.",
+                "Le fichier contient %(n)d lignes à corriger : rien n'a été importé.",
+                len(parsed.errors),
+            ) % {"n": len(parsed.errors)},
             parsed.errors,
         )
     Campaign.objects.select_for_update().filter(pk=campaign.pk).first()  # not while a mailing is accepted

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from grille.assessments import grants
@@ -174,9 +175,11 @@ def invitees(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
                 form.add_error(None, str(exc))
                 errors = exc.errors
             else:
-                messages.success(request, _("%(added)d adresse(s) ajoutée(s), %(already)d déjà invitée(s).") % {
-                    "added": result.added, "already": result.already_invited,
-                })
+                messages.success(request, ngettext(
+                    "%(added)d adresse ajoutée, ", "%(added)d adresses ajoutées, ", result.added,
+                ) % {"added": result.added} + ngettext(
+                    "%(already)d déjà invitée.", "%(already)d déjà invitées.", result.already_invited,
+                ) % {"already": result.already_invited})
                 return redirect("studies:invitees", uuid=uuid)
         status = 400
     return render(request, "studies/invitees.html", {
@@ -196,9 +199,11 @@ def send(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     else:
         report = services.send_invitations(campaign=campaign)
         label = _("Invitations")
-    messages.success(request, _("%(what)s : %(n)d message(s) mis en file d'envoi ; leur état s'affiche ci-dessous.") % {
-        "what": label, "n": report.queued,
-    })
+    messages.success(request, ngettext(
+        "%(what)s : %(n)d message mis en file d'envoi ; son état s'affiche ci-dessous.",
+        "%(what)s : %(n)d messages mis en file d'envoi ; leur état s'affiche ci-dessous.",
+        report.queued,
+    ) % {"what": label, "n": report.queued})
     return redirect("studies:invitees", uuid=uuid)
 
 
@@ -207,7 +212,9 @@ def send(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
 def retry_mail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = selectors.get_campaign_for(request.user, uuid)
     count = services.retry_failed_mailings(campaign=campaign)
-    messages.success(request, _("%(n)d message(s) en échec remis en file d'envoi.") % {"n": count})
+    messages.success(request, ngettext(
+        "%(n)d message en échec remis en file d'envoi.", "%(n)d messages en échec remis en file d'envoi.", count,
+    ) % {"n": count})
     return redirect("studies:invitees", uuid=uuid)
 
 
@@ -428,7 +435,9 @@ def crosswalk(request: AuthenticatedHttpRequest, uuid: UUID, wave_id: int) -> Ht
         n = services.import_crosswalk(wave=wave, raw=upload.read(), filename=upload.name)
     except services.ImportRefused as exc:
         return _refused(request, campaign, exc, errors=exc.errors[:200])
-    messages.success(request, _("Table de correspondance chargée : %(n)d lien(s).") % {"n": n})
+    messages.success(request, ngettext(
+        "Table de correspondance chargée : %(n)d lien.", "Table de correspondance chargée : %(n)d liens.", n,
+    ) % {"n": n})
     return redirect("studies:waves", uuid=uuid)
 
 
@@ -439,7 +448,7 @@ def exports(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     return render(request, "studies/exports.html", {
         "campaign": campaign, "counts": selectors.respondent_counts(campaign),
         "can_download_microdata": permissions.can_download_microdata(request.user, campaign),
-        "downloads": campaign.microdata_downloads.all()[:20],
+        "downloads": campaign.microdata_downloads.select_related("user")[:20],
         "files_ttl_hours": settings.GRILLE_FILES_TTL_HOURS,
     })
 

@@ -247,3 +247,58 @@ def test_format_score_rounds_halves_up_like_people_do() -> None:
 
 def test_format_score_shows_dash_for_missing_value() -> None:
     assert format_score(None) == "—"
+
+
+def compact_of(root: ET.Element) -> ET.Element | None:
+    return root.find("svg:svg", NS)
+
+
+def test_radar_chart_without_short_labels_has_no_compact_drawing() -> None:
+    root = parse(render())
+
+    assert compact_of(root) is None
+    assert root.get("class") is None
+
+
+def test_radar_chart_with_short_labels_holds_a_hidden_compact_drawing_labelled_with_them() -> None:
+    root = parse(render(short_labels=[str(n) for n in range(1, 9)]))
+    compact = compact_of(root)
+
+    assert root.get("class") == "radar-responsive"
+    assert compact.get("class") == "radar-compact"
+    # Hidden unless app.css shows it on a phone: print and PDF never show it.
+    assert compact.get("display") == "none"
+    codes = [t for t in compact.findall("svg:text", NS) if t.get("font-weight") == "bold"]
+    assert [t.text for t in codes] == [str(n) for n in range(1, 9)]
+    # The full drawing is unchanged beside it: one label per axis, the same series.
+    assert [" ".join(s.text for s in t.findall("svg:tspan", NS)) for t in axis_labels_of(root)] == EIGHT_LABELS
+    assert len(compact.findall("svg:polygon", NS)) == len(root.findall("svg:polygon", NS))
+
+
+def test_radar_chart_compact_drawing_covers_the_square_centred_on_the_root() -> None:
+    root = parse(render(short_labels=list("ABCDEFGH")))
+    compact = compact_of(root)
+    min_x, min_y, width, height = (float(n) for n in root.get("viewBox").split())
+    side = max(width, height)
+
+    assert float(compact.get("width")) == pytest.approx(side, abs=0.01)
+    assert float(compact.get("height")) == pytest.approx(side, abs=0.01)
+    assert float(compact.get("x")) + side / 2 == pytest.approx(min_x + width / 2, abs=0.01)
+    assert float(compact.get("y")) + side / 2 == pytest.approx(min_y + height / 2, abs=0.01)
+
+
+def test_radar_chart_compact_labels_are_larger_relative_to_the_drawing() -> None:
+    root = parse(render(short_labels=list("ABCDEFGH")))
+    compact = compact_of(root)
+    full_label = float(axis_labels_of(root)[0].get("font-size"))
+    compact_label = float(next(t for t in compact.findall("svg:text", NS) if t.get("font-weight") == "bold").get("font-size"))
+    full_width = float(root.get("viewBox").split()[2])
+    compact_width = float(compact.get("viewBox").split()[2])
+
+    # What share of the drawing's width one letter takes: what makes it readable once scaled down.
+    assert compact_label / compact_width > 2.5 * full_label / full_width
+
+
+def test_radar_chart_rejects_short_labels_of_wrong_length() -> None:
+    with pytest.raises(ValueError):
+        render(short_labels=["1", "2"])

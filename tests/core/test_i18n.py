@@ -86,8 +86,9 @@ def test_questionnaire_step_is_in_english_after_choosing_english(client, version
     assert "Your answers are saved automatically whenever you make a change." in html
     assert "My resume link" in html
     assert "Étape suivante" not in html
-    # The grid itself is data and stays in French.
-    assert "Niveau de pratique" in html
+    # The grid's own labels come from its English translation, the French original at hand (issue 15).
+    assert "Practice level" in html and "Niveau de pratique" not in html
+    assert '<span lang="fr">Financer les projets</span>' in html
 
 
 def test_english_catalogue_is_complete_and_placeholders_are_kept():

@@ -31,41 +31,57 @@ SHIPPED_FILE = DATA_DIR / "resources-pratiques-ingenierie-territoriale.yaml"
 FRAMEWORK = "pratiques-ingenierie-territoriale"
 
 # Titles, publishers, kinds and addresses as the document (18 April 2024) gives them; where it
-# gives no address, the publisher's site (or, for the base, the Observatoire's page of note 2).
+# gives no address, none: the resource is named, not linked (no address is guessed).
+FICHES = "https://observatoire-des-partenariats.fr/la-collection-des-fiches-reperes"
+ANPP = "https://www.anpp.fr/publications/contributions/"
 SHIPPED = {
-    "fiches-reperes": (
-        "La collection des Fiches Repères", "Observatoire des partenariats", "data",
-        "https://observatoire-des-partenariats.fr/la-collection-des-fiches-reperes",
+    "fiches-reperes-acteurs": ("Fiches Repères : les alliances selon les acteurs", "Observatoire des partenariats", "data", FICHES),
+    "fiches-reperes-territoires": (
+        "Fiches Repères : les alliances selon les territoires", "Observatoire des partenariats", "data", FICHES,
     ),
-    "base-impact-alliances": (
-        "Base IMPACT-Alliances", "", "example",
-        "https://observatoire-des-partenariats.fr/la-collection-des-fiches-reperes",
+    "fiches-reperes-domaines": (
+        "Fiches Repères : les alliances selon les domaines d'actions", "Observatoire des partenariats", "data", FICHES,
     ),
-    "co-construction-territoriale": (
-        "Référentiel « Co-construction territoriale »", "Le RAMEAU", "method", "https://www.lerameau.fr/",
-    ),
-    "innovation-territoriale-en-actions": (
-        "L'innovation territoriale en actions", "", "method",
-        "https://innovationterritoriale.plateformecapitalisation.org/",
-    ),
-    "anpp-faire-territoire": (
-        "Vadémécums « Faire territoire »", "ANPP-Territoires de projet", "method",
-        "https://www.anpp.fr/publications/contributions/",
-    ),
+    "base-impact-alliances": ("Base IMPACT-Alliances", "", "example", ""),
     "note-trois-ingenieries": (
         "Trois natures d'ingénierie complémentaires", "Le RAMEAU", "method",
         "https://www.lerameau.fr/wp-content/uploads/2022/07/Fiche-Ingenieries-VF.pdf",
     ),
+    "co-construction-territoriale": ("Référentiel « Co-construction territoriale »", "Le RAMEAU", "method", ""),
+    "innovation-territoriale-en-actions": (
+        "L'innovation territoriale en actions", "", "method", "https://innovationterritoriale.plateformecapitalisation.org/",
+    ),
+    "anpp-vademecum-projet-de-territoire": (
+        "Vadémécum « Faire territoire » : le Projet de territoire (2021)", "ANPP-Territoires de projet", "method", ANPP,
+    ),
+    "anpp-vademecum-ingenierie-publique": (
+        "Vadémécum « Faire territoire » : l'ingénierie publique de développement local (2022)",
+        "ANPP-Territoires de projet", "method", ANPP,
+    ),
+    "anpp-vademecum-cooperations": (
+        "Vadémécum « Faire territoire » : les coopérations (2023)", "ANPP-Territoires de projet", "method", ANPP,
+    ),
     "rnma-referentiel-metier": (
         "Référentiel métier de l'Accompagnement à la Vie locale",
-        "Réseau National des Maisons des Associations (RNMA)", "method", "https://www.maisonsdesassociations.fr/",
+        "Réseau National des Maisons des Associations (RNMA)", "method", "",
     ),
+    "expertises-territoires": ("Plateforme Expertises.Territoires", "CEREMA", "method", ""),
+    "juris-association-dossiers": ("Dossiers annuels Juris association", "Juris association", "example", ""),
     "programme-chef-de-projet-innovation-territoriale": (
         "Programme « Chef de projet innovation territoriale »", "Le RAMEAU, Fondation des Territoires", "training",
         "https://www.lerameau.fr/wp-content/uploads/2023/09/LR-FdT-PresentationProgrammeCPIT-vf.pdf",
     ),
+    "note-competences-des-territoires": ("Note « Compétences des Territoires ? »", "Fondation des Territoires", "method", ""),
 }
-FICHES_REPERES_URL = SHIPPED["fiches-reperes"][3]
+# Every address a shipped resource may carry: the document's own footnotes 1 to 5.
+DOCUMENT_ADDRESSES = {
+    "https://www.lerameau.fr/wp-content/uploads/2022/07/Fiche-Ingenieries-VF.pdf",
+    FICHES,
+    "https://innovationterritoriale.plateformecapitalisation.org/",
+    ANPP,
+    "https://www.lerameau.fr/wp-content/uploads/2023/09/LR-FdT-PresentationProgrammeCPIT-vf.pdf",
+}
+FICHES_REPERES_URL = FICHES
 HOSTILE_TITLE = '<script>alert("x")</script> Guide « A & B »'
 
 
@@ -124,18 +140,20 @@ def test_shipped_resources_are_found_by_the_load_framework_command(db):
     assert default_resource_files() == [SHIPPED_FILE]
     assert out.getvalue().splitlines() == [
         "Grille des pratiques d'ingénierie territoriale — 2024 : chargée.",
-        "resources-pratiques-ingenierie-territoriale.yaml : 8 ressource(s) créée(s) ou mise(s) à jour.",
+        "resources-pratiques-ingenierie-territoriale.yaml : 15 ressource(s) créée(s) ou mise(s) à jour.",
     ]
-    assert Resource.objects.count() == 8
+    assert Resource.objects.count() == 15
 
 
 def test_shipped_resources_are_attached_where_the_document_puts_them(version):
     attached = {r.code: (r.practice_codes, r.situation_codes, r.axis_codes) for r in Resource.objects.all()}
 
-    assert attached["fiches-reperes"] == (["4.3"], ["5", "6", "7"], [])
-    assert attached["base-impact-alliances"] == (["1.1"], ["5", "6", "7"], [])
-    assert attached["co-construction-territoriale"] == (["5.2"], ["7", "8"], [])
-    assert attached["anpp-faire-territoire"] == (["1.2", "7.1", "8.1", "8.2"], [], [])
+    # Practice by practice: nothing is spread over a whole situation or axis.
+    assert all(not situations and not axes for _practices, situations, axes in attached.values())
+    assert attached["fiches-reperes-domaines"] == (["2.2", "2.3", "6.2", "6.3"], [], [])
+    assert attached["base-impact-alliances"] == (["6.1", "6.3", "7.3", "8.3"], [], [])
+    assert attached["co-construction-territoriale"] == (["4.3", "7.1", "7.2"], [], [])
+    assert attached["anpp-vademecum-projet-de-territoire"] == (["7.1", "8.1", "8.2"], [], [])
 
 
 def test_reloading_the_shipped_resources_changes_nothing(version):
@@ -159,21 +177,21 @@ def test_reloading_a_changed_file_updates_the_resource_with_the_same_code(versio
 
     assert changed == 1
     assert dict(Resource.objects.values_list("code", "pk")) == before
-    assert Resource.objects.get(code="fiches-reperes").title == "Fiches Repères (nouvelle édition)"
+    assert Resource.objects.get(code="fiches-reperes-acteurs").title == "Fiches Repères (nouvelle édition)"
 
 
 def test_a_resource_left_out_of_the_file_is_kept(version, tmp_path):
     changed = load_resources_file(path=write_resources_file(tmp_path / "ressources.yaml", one_resource()))
 
     assert changed == 1
-    assert Resource.objects.count() == 9
+    assert Resource.objects.count() == 16
 
 
 # --- Broken files -----------------------------------------------------------------------------
 
 
-def _missing_url(data):
-    del data["resources"][1]["url"]
+def _missing_title(data):
+    del data["resources"][1]["title"]
 
 
 def _unknown_kind(data):
@@ -185,7 +203,7 @@ def _unknown_practice(data):
 
 
 def _unknown_situation(data):
-    data["resources"][0]["situations"].append("12")
+    data["resources"][0]["situations"] = ["12"]
 
 
 def _unknown_axis(data):
@@ -201,7 +219,7 @@ def _bad_url(data):
 
 
 def _duplicate_code(data):
-    data["resources"][5]["code"] = "fiches-reperes"
+    data["resources"][5]["code"] = "fiches-reperes-acteurs"
 
 
 def _unknown_field(data):
@@ -209,7 +227,7 @@ def _unknown_field(data):
 
 
 def _nothing_attached(data):
-    data["resources"][6]["situations"] = []
+    data["resources"][6]["practices"] = []
 
 
 def _unknown_framework(data):
@@ -223,20 +241,20 @@ def _long_title(data):
 @pytest.mark.parametrize(
     ("breaking", "message"),
     [
-        (_missing_url, "resources[1] : le champ « url » est obligatoire."),
+        (_missing_title, "resources[1] : le champ « title » est obligatoire."),
         (_unknown_kind, "resources[0].kind : « video » inconnu (attendu : method, data, example, training)."),
         (_unknown_practice,
          "resources[4].practices[1] : pratique « 9.9 » inconnue dans le référentiel « pratiques-ingenierie-territoriale »."),
         (_unknown_situation,
-         "resources[0].situations[3] : situation « 12 » inconnue dans le référentiel « pratiques-ingenierie-territoriale »."),
+         "resources[0].situations[0] : situation « 12 » inconnue dans le référentiel « pratiques-ingenierie-territoriale »."),
         (_unknown_axis,
          "resources[2].axes[1] : axe « inconnu » inconnu dans le référentiel « pratiques-ingenierie-territoriale »."),
         (_unquoted_practice_code, 'resources[0].practices[0] : code attendu, entre guillemets (par exemple "1.1").'),
         (_bad_url, "resources[3].url : Saisissez une URL valide."),
-        (_duplicate_code, "resources[5].code : code « fiches-reperes » en double."),
+        (_duplicate_code, "resources[5].code : code « fiches-reperes-acteurs » en double."),
         (_unknown_field,
          "resources[2] : champ inconnu « lien » (champs possibles : axes, code, description, kind, language, "
-         "practices, publisher, situations, title, url)."),
+         "practices, publisher, situations, title, translations, url)."),
         (_nothing_attached,
          "resources[6] : rattachez la ressource à au moins une pratique, une situation ou un axe."),
         (_unknown_framework, "framework : référentiel « grille-2018 » inconnu ; chargez d'abord sa grille."),
@@ -298,13 +316,13 @@ def test_load_resources_command_loads_a_file_and_says_how_many_changed(version, 
 
 def test_load_resources_command_fails_with_the_path_and_the_place(version, tmp_path):
     data = one_resource()
-    del data["resources"][0]["url"]
+    del data["resources"][0]["title"]
     path = write_resources_file(tmp_path / "ressources.yaml", data)
 
     with pytest.raises(CommandError) as excinfo:
         call_command("load_resources", str(path), stdout=io.StringIO())
 
-    assert str(excinfo.value) == f"{path} : resources[0] : le champ « url » est obligatoire."
+    assert str(excinfo.value) == f"{path} : resources[0] : le champ « title » est obligatoire."
     assert not Resource.objects.filter(code="guide").exists()
 
 
@@ -340,26 +358,23 @@ def test_resources_by_practice_spreads_situations_and_axes_to_their_practices(ve
 
     assert list(by_practice) == [p.code for p in grid.practices]
     assert [r.title for r in by_practice["5.2"]] == [
-        "Référentiel « Co-construction territoriale »",  # the practice itself
-        "Base IMPACT-Alliances",  # its situation, by title
-        "La collection des Fiches Repères",
+        "Fiches Repères : les alliances selon les acteurs",  # the practice itself, by title
         "Référentiel métier de l'Accompagnement à la Vie locale",
+        "Vadémécum « Faire territoire » : les coopérations (2023)",
         "Sur un axe",  # its axis
     ]
-    assert [r.title for r in by_practice["4.1"]] == [
-        "Référentiel métier de l'Accompagnement à la Vie locale", "Sur un axe",
-    ]
     assert [r.title for r in by_practice["1.2"]] == [
-        "Trois natures d'ingénierie complémentaires", "Vadémécums « Faire territoire »",
+        "Trois natures d'ingénierie complémentaires",
+        "Vadémécum « Faire territoire » : l'ingénierie publique de développement local (2022)",
     ]
-    assert by_practice["2.1"] == []
+    assert "Sur un axe" not in [r.title for r in by_practice["2.1"]]
 
 
 def test_resources_by_practice_takes_one_query_for_a_grid(grid, django_assert_num_queries):
     with django_assert_num_queries(1):
         by_practice = resources_by_practice(grid)
 
-    assert len(by_practice["7.1"]) == 4
+    assert len(by_practice["7.1"]) == 3
 
 
 def test_resources_by_practice_accepts_a_version(version, grid):
@@ -391,21 +406,20 @@ def test_profile_shows_the_resources_of_each_practice_to_develop(client, positio
     page = response.content.decode()
     develop = page[page.index('id="develop-title"'):page.index('id="carrying-title"')]
     assert response.status_code == 200
-    assert develop.count("Pour aller plus loin") == 2  # 1.1 and 5.3; nothing for 2.1, 8.2 is not to develop
-    assert (
-        f'<a href="{FICHES_REPERES_URL}" rel="noopener" hreflang="fr" lang="fr">La collection des Fiches Repères</a>'
-        ' — <span lang="fr">Observatoire des partenariats</span> <span class="tag">Données</span>'
-    ) in develop
+    assert develop.count("Pour aller plus loin") == 3  # 1.1, 5.3 and 2.1; 8.2 is not to develop
     assert (
         '<a href="https://innovationterritoriale.plateformecapitalisation.org/" rel="noopener" hreflang="fr" '
         'lang="fr">L&#x27;innovation territoriale en actions</a> <span class="tag">Méthode</span>'
     ) in develop
+    # A resource the document names without an address is named, not linked.
+    assert '<li><span lang="fr">Plateforme Expertises.Territoires</span> — <span lang="fr">CEREMA</span>' in develop
+    assert '<li><span lang="fr">Dossiers annuels Juris association</span>' in develop
     assert (
         '<a href="https://exemple.fr/guide?a=1&amp;b=2" rel="noopener" hreflang="fr" lang="fr">'
         "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; Guide « A &amp; B »</a>"
     ) in develop
     assert "<script>alert" not in page
-    assert "Vadémécums" not in develop  # attached to 8.2, which is not to develop
+    assert "Projet de territoire (2021)" not in develop  # attached to 8.2, which is not to develop
     assert FICHES_REPERES_URL + "</span>" not in page  # the address is printed in the PDF only
 
 
@@ -429,9 +443,10 @@ def test_profile_pdf_prints_the_resources_with_their_addresses(client, positioni
     links = [a.get_object()["/A"]["/URI"] for page in reader.pages for a in page.get("/Annots", [])]
     assert response.status_code == 200
     for expected in (
-        "Pour aller plus loin", "Vadémécums « Faire territoire »", "ANPP-Territoires de projet",
-        "https://www.anpp.fr/publications/contributions/", "Référentiel « Co-construction territoriale »",
-        "La collection des Fiches Repères", FICHES_REPERES_URL,
+        "Pour aller plus loin", "Vadémécum « Faire territoire » : le Projet de territoire (2021)",
+        "ANPP-Territoires de projet", "https://www.anpp.fr/publications/contributions/",
+        "Référentiel « Co-construction territoriale »", "Fiches Repères : les alliances selon les territoires",
+        FICHES_REPERES_URL,
     ):
         assert squeeze(expected) in pdf_text, expected
     assert "https://www.anpp.fr/publications/contributions/" in links
@@ -445,8 +460,11 @@ def test_profile_pdf_keeps_every_resource_when_every_practice_is_to_develop(clie
 
     pdf_text = squeeze("".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages))
     by_practice = resources_by_practice(grid)
-    assert pdf_text.count(squeeze("Pour aller plus loin")) == sum(1 for rs in by_practice.values() if rs) == 20
-    assert pdf_text.count("https://") == sum(len(rs) for rs in by_practice.values())
+    shown = {r for rs in by_practice.values() for r in rs}
+    assert all(by_practice.values()) and len(shown) == 15
+    for resource in shown:
+        assert squeeze(resource.title) in pdf_text, resource.title
+        assert not resource.url or squeeze(resource.url) in pdf_text, resource.url
 
 
 def test_profile_takes_the_same_queries_with_or_without_resources(client, positioning):
@@ -474,7 +492,7 @@ def test_admin_lists_searches_and_filters_resources(client, version):
     filtered = client.get(changelist, {"kind__exact": "training"}).content.decode()
 
     assert "Référentiel « Co-construction territoriale »" in searched
-    assert "La collection des Fiches Repères" not in searched
+    assert "Fiches Repères : les alliances selon les acteurs" not in searched
     assert "Programme « Chef de projet innovation territoriale »" in filtered
     assert "Base IMPACT-Alliances" not in filtered
 
@@ -485,5 +503,5 @@ def test_profile_in_english_translates_the_heading_and_the_kinds(client, positio
     page = client.get(assessment_url("profile", positioning), HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
     assert "Further reading" in page
-    assert '>La collection des Fiches Repères</a> — <span lang="fr">Observatoire des partenariats</span> ' \
-        '<span class="tag">Data</span>' in page
+    assert '>Fiches Repères : les alliances selon les acteurs</a> — <span lang="fr">Observatoire des partenariats' \
+        '</span> <span class="tag">Data</span>' in page

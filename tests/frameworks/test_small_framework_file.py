@@ -66,7 +66,7 @@ def test_questionnaire_profile_and_pdf_follow_the_small_framework(client, small_
     assert '<progress id="progress" max="5" value="0">' in text(first)
     assert [label in text(first) for label in ("Jamais", "Toujours", "Sans objet", "Un collectif d'acteurs")] == [True] * 4
     assert saved.status_code == 302 and saved.url == assessment_url("step", positioning, 2)
-    assert "<span data-answered>2</span> pratiques renseignées sur 5" in text(second)
+    assert ">2 pratiques renseignées sur 5.</p>" in text(second)
     assert autosaved.json() == {"ok": True, "message": "Enregistré", "answered": 3, "total": 5}
     assert refused.status_code == 400
     assert "Étape 3 sur 3" in text(last) and "Vérifier et envoyer" in text(last)

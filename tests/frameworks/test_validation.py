@@ -102,7 +102,7 @@ def _no_axes(data):
 INVALID_FILES = [
     pytest.param(
         _unknown_practice_field,
-        "axes[0].situations[1].practices[0] : champ inconnu « libelle » (champs possibles : code, label).",
+        "axes[0].situations[1].practices[0] : champ inconnu « libelle » (champs possibles : code, guide, label, translations).",
         id="unknown-practice-field",
     ),
     pytest.param(
@@ -364,7 +364,7 @@ axes:
         pytest.param(
             "  name: Grille d'essai\n",
             "  name: Grille d'essai\n  auteur: Moi\n",
-            "Ligne 6 — framework : champ inconnu « auteur » (champs possibles : code, name, publisher).",
+            "Ligne 6 — framework : champ inconnu « auteur » (champs possibles : code, name, publisher, translations).",
             id="unknown-field",
         ),
         pytest.param(

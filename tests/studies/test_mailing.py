@@ -45,13 +45,13 @@ def test_invitations_are_sent_by_the_worker_and_their_states_shown_and_retried(c
         call_command("worker", batch=True, verbosity=0)
         final = unescape(client.get(page).content.decode())
 
-    assert "3 message(s) mis en file d'envoi" in queued_page
+    assert "3 messages mis en file d'envoi" in queued_page
     assert queued_page.count("en file d'envoi</td>") == 3
     assert Invitee.objects.filter(sent_at__isnull=False).count() == 3
     assert after.count("envoyé ") == 2
     assert "échec : Adresse refusée par le serveur de messagerie : 550 5.1.1 Destinataire inconnu" in after
     assert "Réessayer les envois en échec" in after
-    assert "1 message(s) en échec remis en file d'envoi." in unescape(retried.content.decode())
+    assert "1 message en échec remis en file d'envoi." in unescape(retried.content.decode())
     assert final.count("envoyé ") == 3 and "Réessayer les envois en échec" not in final
     assert smtp_sink.per_recipient() == {"a@exemple.fr": 1, "refuse@exemple.fr": 1, "b@exemple.fr": 1}
     links = {r.recipients[0]: r.body.split("/etude/i/")[1].split("/")[0] for r in smtp_sink.received}

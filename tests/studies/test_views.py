@@ -229,7 +229,7 @@ def test_small_groups_are_suppressed_on_the_dashboard(campaign, analyst, respond
     filtered = logged_in(analyst).get(url("dashboard", campaign) + "?f_structure=commune").content.decode()
 
     assert 8 <= _complete_count(page) <= 12
-    assert "Commune <span class=\"suppressed\">(s)</span>" in page
+    assert "Commune</span> <span class=\"suppressed\">(s)</span>" in page
     assert "Moins de 5 répondants : aucun chiffre n&#x27;est diffusé." in filtered
 
 

@@ -47,11 +47,16 @@
     el.classList.toggle("is-error", state === "error");
   }
 
+  // The sentence for each count is written by the server (data-progress-texts, one per count
+  // from 0 to the total), so its plural follows the page's language: « 1 pratique renseignée ».
   function updateProgress(answered) {
     var bar = document.getElementById("progress");
-    var count = document.querySelector("[data-answered]");
+    var text = document.getElementById("progress-text");
     if (bar) { bar.value = answered; bar.textContent = answered + " / " + bar.max; }
-    if (count) { count.textContent = answered; }
+    if (!text) { return; }
+    var sentences = [];
+    try { sentences = JSON.parse(text.getAttribute("data-progress-texts") || "[]"); } catch (e) { sentences = []; }
+    if (typeof sentences[answered] === "string") { text.textContent = sentences[answered]; }
   }
 
   function updateStepCount(form) {
