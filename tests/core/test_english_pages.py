@@ -96,12 +96,12 @@ def french_messages() -> list[str]:
 CITED = re.compile(r"«[^»]*»")
 
 
-def french_in(html: str, messages: list[str]) -> list[str]:
+def french_in(html: str, messages: list[str], *, words: bool = True) -> list[str]:
     # A French title cited between « » (the original document's, say) is a citation.
     runs = [CITED.sub("«»", run) for run in visible_runs(html)]
     text = " ".join(runs)
     found = [m for m in messages if m in text]
-    for run in runs:
+    for run in runs if words else ():
         words = WORD.findall(run.lower())
         french = {w for w in words if w in FRENCH_WORDS}
         if len(words) >= 3 and len(french) >= 2:
@@ -219,3 +219,29 @@ def test_the_net_catches_french(world):
     assert french_in(french, messages)
     assert french_in("<p>Your profile. Vous pouvez le partager avec les autres.</p>", messages)
     assert not french_in('<p>Your profile.</p><p lang="fr">Vous pouvez le partager avec les autres.</p>', messages)
+
+
+def test_the_team_workbook_and_the_fiche_follow_the_english_reader(world):
+    """Files too: the team XLSX (headers, grid labels) and the PDF fiche, read back."""
+    import io
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    client = english_client(world["sam"])
+    messages = french_messages()
+    workbook = load_workbook(io.BytesIO(client.get(reverse("organisations:team_xlsx", args=[world["organisation"].uuid])).content))
+    cells = [
+        str(cell) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for cell in row
+        if isinstance(cell, str) and cell not in {"Combes Network", "Ask the county", "Train the team"}
+    ]
+    assert "Practice" in cells
+    assert not french_in("".join(f"<p>{c}</p>" for c in cells), messages)
+
+    pdf = client.get(reverse("assessments:profile_pdf", args=[world["positionings"][1].uuid])).content
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Sam Taylor" in text and "Project lead" in text
+    # A PDF's text keeps no language marks, and its reading list cites French titles: only the
+    # interface's own messages are looked for there.
+    assert "Profile by professional situation" in text
+    assert not french_in(f"<p>{' '.join(text.split())}</p>", messages, words=False)
