@@ -109,6 +109,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# PostgreSQL: the hot pages' own statements are prepared once per connection (grille/core/sql.py).
+# Off behind a PgBouncer in transaction mode, which cannot keep prepared statements.
+GRILLE_PREPARED_STATEMENTS = env_bool("GRILLE_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "var").mkdir(exist_ok=True)
     # IMMEDIATE transactions take the write lock up front, so two concurrent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +168,23 @@ def step_data(practice_codes: list[str], go: str = "", **answers: dict[str, str]
     if go:
         data["aller"] = go
     return data
+
+
+def now_ms() -> int:
+    """Now, as autosave.js stamps an edit (ms since the epoch)."""
+    return int(time.time() * 1000)
+
+
+def autosave_post(browser: Client, positioning: Assessment, code: str, *, stamp: int | None = None, **fields: str):
+    """One practice saved as autosave.js sends it: the fields by dimension code, an edit stamp."""
+    data = {f"{code}-{name}": value for name, value in fields.items()}
+    data["edited_at"] = str(stamp if stamp is not None else now_ms())
+    return browser.post(assessment_url("autosave", positioning, code), data)
+
+
+def signed_in_positioning(email: str) -> tuple[Client, User, Assessment]:
+    """A browser signed in as a new person, and the positioning it started (theirs)."""
+    user = make_user(email)
+    browser = Client()
+    browser.force_login(user)
+    return browser, user, start_positioning(browser)

@@ -1,18 +1,24 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Count, Model, Q, QuerySet
 from django.http import Http404, HttpRequest
 
+from grille.core.sql import fetch_all
 from grille.core.users import AnyUser
+from grille.frameworks.models import FrameworkVersion, Practice
 from grille.frameworks.selectors import get_grid
 
 from .enums import AssessmentStatus
 from .grants import granted_uuids
-from .models import Answer, Assessment, StoredFiche
+from .models import Answer, Assessment, PeerShare, StoredFiche
 from .profile import AnswerData, Profile, compute_profile
 
 
@@ -46,20 +52,6 @@ def get_answers(assessment: Assessment) -> dict[str, AnswerData]:
     return {code: AnswerData(level, wish, carrying, comment) for code, level, wish, carrying, comment in rows}
 
 
-def get_answers_and_versions(assessment: Assessment) -> tuple[dict[str, AnswerData], dict[str, int]]:
-    """The stored answers and their edit stamps (0 without one), by practice code, in one query:
-    what the questionnaire step shows."""
-    rows = Answer.objects.filter(assessment=assessment).values_list(
-        "practice__code", "level_id", "wish_id", "carrying_id", "comment", "edited_at_client"
-    )
-    answers: dict[str, AnswerData] = {}
-    versions: dict[str, int] = {}
-    for code, level, wish, carrying, comment, stamp in rows:
-        answers[code] = AnswerData(level, wish, carrying, comment)
-        versions[code] = stamp or 0
-    return answers, versions
-
-
 @dataclass(frozen=True)
 class CallerScope:
     """Who may open which positioning: those granted to this browser, and the person's own."""
@@ -74,10 +66,155 @@ def caller_scope(request: HttpRequest) -> CallerScope:
     return CallerScope(tuple(granted_uuids(request)), user.pk if user.is_authenticated else None)
 
 
-def get_answer_versions(assessment: Assessment) -> dict[str, int]:
-    """The edit stamp of each stored answer, by practice code (0 for an answer without one)."""
-    rows = Answer.objects.filter(assessment=assessment).values_list("practice__code", "edited_at_client")
-    return {code: stamp or 0 for code, stamp in rows}
+@dataclass(frozen=True)
+class StepData:
+    """What a questionnaire step shows of a positioning: the positioning (with its grid version's
+    status), its stored answers and their edit stamps (0 without one), by practice code."""
+
+    assessment: Assessment
+    answers: dict[str, AnswerData]
+    versions: dict[str, int]
+
+
+def _converted(connection: BaseDatabaseWrapper, model: type[Model], alias: str, values: Sequence[Any]) -> list[Any]:
+    """A row of ``model``'s concrete fields read on a raw cursor, converted as the ORM converts
+    them (SQLite's dates made aware, its uuids made UUIDs…)."""
+    out = []
+    for model_field, value in zip(model._meta.concrete_fields, values, strict=True):
+        column = model_field.get_col(alias)
+        for converter in [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]:
+            value = converter(value, column, connection)
+        out.append(value)
+    return out
+
+
+def scope_condition(scope: CallerScope, alias: str = "") -> tuple[str, list[Any]]:
+    """The caller's right to a positioning row (``alias``, or the table's own columns), as SQL:
+    granted to this browser, or their own. An empty condition when the caller has no right to
+    any (the statement must then not run)."""
+    qn = connection.ops.quote_name
+    prefix = f"{alias}." if alias else ""
+    field = Assessment._meta.get_field("uuid")
+    allowed, params = [], []
+    try:
+        granted = [field.get_db_prep_value(field.to_python(u), connection) for u in scope.granted]
+    except ValidationError:
+        granted = []
+    if granted:
+        allowed.append(f"{prefix}{qn('uuid')} IN ({', '.join(['%s'] * len(granted))})")
+        params.extend(granted)
+    if scope.owner_id is not None:
+        allowed.append(f"{prefix}{qn('owner_id')} = %s")
+        params.append(scope.owner_id)
+    return " OR ".join(allowed), params
+
+
+def _scoped_rows(request: HttpRequest, uuid: UUID | str, columns: str, joins: str, extra: list[Any]) -> tuple[list[tuple], int]:
+    """Rows of one statement about the caller's positioning ``uuid`` (alias ``a``, its version
+    ``v``): every field of the positioning, the version's status and framework, then
+    ``columns`` (their parameters in ``extra``, before the WHERE's), over ``joins``. 404 when
+    the positioning is not the caller's. Returns the rows and the number of leading columns."""
+    qn = connection.ops.quote_name
+    field = Assessment._meta.get_field("uuid")
+    try:
+        uuid_value = field.get_db_prep_value(field.to_python(uuid), connection)
+    except ValidationError:
+        raise Http404 from None
+    allowed, allowed_params = scope_condition(caller_scope(request), "a")
+    if not allowed:
+        raise Http404
+    fields = Assessment._meta.concrete_fields
+    sql = (
+        f"SELECT {', '.join(f'a.{qn(f.column or f.attname)}' for f in fields)}, v.{qn('status')}, v.{qn('framework_id')}, "  # noqa: S608 - names from the models, values as parameters
+        f"{columns} FROM {qn(Assessment._meta.db_table)} a "
+        f"JOIN {qn(FrameworkVersion._meta.db_table)} v ON v.{qn('id')} = a.{qn('version_id')} {joins} "
+        f"WHERE a.{qn('uuid')} = %s AND ({allowed})"
+    )
+    rows = fetch_all(sql, [*extra, uuid_value, *allowed_params])
+    if not rows:
+        raise Http404
+    return rows, len(fields) + 2
+
+
+def _assessment_from(row: Sequence[Any]) -> Assessment:
+    """The positioning of a _scoped_rows row; its version carries its status and framework only
+    (any other of its fields is read when asked)."""
+    fields = Assessment._meta.concrete_fields
+    width = len(fields)
+    assessment = Assessment.from_db(
+        connection.alias, [f.attname for f in fields], _converted(connection, Assessment, "a", row[:width])
+    )
+    # from_db takes the values in the order of the model's fields.
+    assessment.version = FrameworkVersion.from_db(
+        connection.alias, ["id", "framework_id", "status"], [assessment.version_id, row[width + 1], row[width]]
+    )
+    return assessment
+
+
+def get_step_data(request: HttpRequest, uuid: UUID | str) -> StepData:
+    """The positioning of ``get_assessment_for`` (the caller's, or 404) and its answers, in one
+    statement: the questionnaire step's only query besides the session (issue 16)."""
+    qn = connection.ops.quote_name
+    rows, width = _scoped_rows(
+        request, uuid,
+        f"p.{qn('code')}, an.{qn('level_id')}, an.{qn('wish_id')}, an.{qn('carrying_id')}, an.{qn('comment')}, "
+        f"an.{qn('edited_at_client')}",
+        f"LEFT JOIN {qn(Answer._meta.db_table)} an ON an.{qn('assessment_id')} = a.{qn('id')} "
+        f"LEFT JOIN {qn(Practice._meta.db_table)} p ON p.{qn('id')} = an.{qn('practice_id')}",
+        [],
+    )
+    answers: dict[str, AnswerData] = {}
+    versions: dict[str, int] = {}
+    for row in rows:
+        code, level, wish, carrying, comment, stamp = row[width:]
+        if code is not None:
+            answers[code] = AnswerData(level, wish, carrying, comment)
+            versions[code] = stamp or 0
+    return StepData(_assessment_from(rows[0]), answers, versions)
+
+
+@dataclass(frozen=True)
+class ProfileHead:
+    """What decides a profile page besides the grid and the linked content: the positioning,
+    its participation in the peer comparison (as stored), and the caller's previous submitted
+    positioning on the same framework (``get_previous_submitted``'s, by id)."""
+
+    assessment: Assessment
+    peer_share: tuple[Any, ...] | None
+    previous_id: int | None
+
+
+def get_profile_head(request: HttpRequest, uuid: UUID | str) -> ProfileHead:
+    """ProfileHead in one statement (issue 16): the caller's positioning or 404."""
+    qn = connection.ops.quote_name
+    allowed, allowed_params = scope_condition(caller_scope(request), "b")
+    table, versions = qn(Assessment._meta.db_table), qn(FrameworkVersion._meta.db_table)
+    share_fields = [f for f in PeerShare._meta.concrete_fields if f.name != "assessment"]
+    previous = (
+        f"(SELECT b.{qn('id')} FROM {table} b JOIN {versions} bv ON bv.{qn('id')} = b.{qn('version_id')} "  # noqa: S608 - names from the models, values as parameters
+        f"WHERE b.{qn('status')} = %s AND bv.{qn('framework_id')} = v.{qn('framework_id')} "
+        f"AND b.{qn('submitted_at')} < COALESCE(a.{qn('submitted_at')}, a.{qn('created_at')}) "
+        f"AND b.{qn('id')} <> a.{qn('id')} AND ({allowed}) "
+        f"ORDER BY b.{qn('submitted_at')} DESC LIMIT 1)"
+    )
+    rows, width = _scoped_rows(
+        request, uuid,
+        f"{previous}, {', '.join(f'ps.{qn(f.column or f.attname)}' for f in share_fields)}",
+        f"LEFT JOIN {qn(PeerShare._meta.db_table)} ps ON ps.{qn('assessment_id')} = a.{qn('id')}",
+        [AssessmentStatus.SUBMITTED.value, *allowed_params],
+    )
+    row = rows[0]
+    share = tuple(row[width + 1:])
+    assessment = _assessment_from(row)
+    # The participation rides along, as assessments_for's select_related gives it (get_peer_share).
+    peer_share = None
+    if share[0] is not None:
+        peer_share = PeerShare.from_db(
+            connection.alias, [f.attname for f in PeerShare._meta.concrete_fields],
+            _converted(connection, PeerShare, "ps", [share[0], assessment.pk, *share[1:]]),
+        )
+    Assessment.peer_share.related.set_cached_value(assessment, peer_share)
+    return ProfileHead(assessment, share if share[0] is not None else None, row[width])
 
 
 def get_profile(assessment: Assessment) -> Profile:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,17 +12,18 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from grille.core.sql import fetch_all
 from grille.core.tokens import hash_token, new_token
 from grille.core.users import User
 from grille.frameworks.models import FrameworkVersion
-from grille.frameworks.selectors import get_grid
+from grille.frameworks.selectors import default_version_id_hint, get_grid
 
 from . import peers
 from .consents import withdraw_consents
 from .enums import AssessmentStatus
 from .errors import AssessmentError, AssessmentLocked
 from .models import COMMENT_MAX_LENGTH, Answer, Assessment, ResumeLink, StoredFiche
-from .selectors import CallerScope
+from .selectors import CallerScope, scope_condition
 
 
 class ResumeLinkError(Exception):
@@ -244,75 +244,115 @@ class QuickAutosave:
     result: AutosaveResult | None = None
 
 
+# The grid version of the positionings not on the default one, as this process's autosaves
+# found it (uuid -> version id): their next autosave is checked against the right grid at once.
+_version_guesses: dict[str, int] = {}
+VERSION_GUESSES_MAX = 10_000
+
+
+def guess_version(uuid: str) -> int | None:
+    """The version a positioning most likely uses, without a query (but the default version's,
+    once a minute): the one an earlier autosave found, else the default. Only a guess:
+    quick_autosave writes nothing unless the positioning is on it."""
+    return _version_guesses.get(uuid) or default_version_id_hint()
+
+
+def _remember_version(uuid: str, version_id: int) -> None:
+    if version_id == default_version_id_hint():
+        _version_guesses.pop(uuid, None)
+        return
+    if len(_version_guesses) >= VERSION_GUESSES_MAX:
+        _version_guesses.clear()
+    _version_guesses[uuid] = version_id
+
+
 def quick_autosave(
-    *, uuid: str, scope: CallerScope, resolve: Callable[[int], dict | None], edited_at: int | None
+    *, uuid: str, scope: CallerScope, version_id: int, values: dict, edited_at: int | None
 ) -> QuickAutosave | None:
     """The common autosave — a draft open to the caller, an answer already stored and not edited
-    later elsewhere — in two statements inside the caller's transaction (issue 16):
+    later elsewhere — in one statement, outside any transaction, on PostgreSQL (issue 16):
 
-    1. ``UPDATE positioning SET updated_at … RETURNING``: finds the positioning by uuid, checks
-       the caller's right to it (granted to this browser, or their own), that it is a draft
-       still open, and locks its row as SELECT … FOR UPDATE did (concurrent saves of one
-       positioning are applied one after the other).
-    2. ``UPDATE answer … WHERE stamp not later … RETURNING`` the number of the other practices
-       answered: the edit-stamp rule of _write_answer in the WHERE, the progress count in the
-       same statement.
+    - ``p``: ``UPDATE positioning SET updated_at … RETURNING``: finds the positioning by uuid,
+      checks the caller's right to it (granted to this browser, or their own), that it is a
+      draft still open, and locks its row as SELECT … FOR UPDATE did (concurrent saves of one
+      positioning are applied one after the other; a save that waited sees the other's
+      changes: the conditions are checked again on the rows as they are then);
+    - ``a``: ``UPDATE answer … FROM p WHERE stamp not later AND p.version_id = version_id``:
+      the edit-stamp rule of _write_answer in the WHERE, and nothing written unless the
+      positioning is on the version ``values`` were resolved against (see resolve_answer);
+    - then the positioning, its version, whether ``a`` wrote, and the number of the other
+      practices answered.
 
-    ``resolve(version_id)`` gives the values to store (see _resolve), or None: the caller then
-    rolls back and answers the error. Returns None when the first statement matched nothing
-    (unknown, someone else's, submitted or closed), a QuickAutosave without result when no
-    answer was updated (none stored yet, or a later one): both are for the general path,
-    which says why, after rolling this transaction back.
+    SQLite has no UPDATE in a WITH: there, the same two UPDATEs in a transaction, the second
+    only on the right version.
+
+    Returns None when no positioning matched (unknown, someone else's, submitted or closed), a
+    QuickAutosave without result when no answer was written (another version, none stored yet,
+    or a later one): both are for the general path, which says why. The progress count does
+    not see a first answer to another practice saved at the very same time (PostgreSQL reads
+    at the start of the statement): the next save counts it.
     """
-    now = timezone.now()
-    assessment_table = connection.ops.quote_name(Assessment._meta.db_table)
     field = Assessment._meta.get_field("uuid")
-    uuid_value = field.get_db_prep_value(uuid, connection)
-    granted = [field.get_db_prep_value(u, connection) for u in scope.granted]
-    allowed = []
-    params: list = [now, uuid_value, AssessmentStatus.DRAFT.value, now]
-    if granted:
-        allowed.append(f"uuid IN ({', '.join(['%s'] * len(granted))})")
-        params.extend(granted)
-    if scope.owner_id is not None:
-        allowed.append("owner_id = %s")
-        params.append(scope.owner_id)
+    allowed, scope_params = scope_condition(scope)
     if not allowed:
         return None
-    date_value = Assessment._meta.get_field("updated_at").get_db_prep_value(now, connection)
-    params[0] = params[3] = date_value
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {assessment_table} SET updated_at = %s "  # noqa: S608 - names from the models, values as parameters
-            f"WHERE uuid = %s AND status = %s AND (answers_until IS NULL OR answers_until >= %s) "
-            f"AND ({' OR '.join(allowed)}) RETURNING id, version_id",
-            params,
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    assessment_id, version_id = row
-    values = resolve(version_id)
-    if values is None:
-        return QuickAutosave(assessment_id, version_id)
+    now = Assessment._meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
     stamp = _edit_time(edited_at)
+    assessment_table = connection.ops.quote_name(Assessment._meta.db_table)
     answer_table = connection.ops.quote_name(Answer._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {answer_table} SET level_id = %s, wish_id = %s, carrying_id = %s, comment = %s, "  # noqa: S608
-            f"updated_at = %s, edited_at_client = %s "
-            f"WHERE assessment_id = %s AND practice_id = %s "
-            f"AND (edited_at_client IS NULL OR edited_at_client <= %s) "
-            f"RETURNING (SELECT COUNT(*) FROM {answer_table} WHERE assessment_id = %s "
-            f"AND practice_id <> %s AND level_id IS NOT NULL)",
-            [values["level_id"], values["wish_id"], values["carrying_id"], values["comment"], date_value,
-             stamp, assessment_id, values["practice_id"], stamp, assessment_id, values["practice_id"]],
+    find = (
+        f"UPDATE {assessment_table} SET updated_at = %s "  # noqa: S608 - names from the models, values as parameters
+        f"WHERE uuid = %s AND status = %s AND (answers_until IS NULL OR answers_until >= %s) AND ({allowed}) "
+        f"RETURNING id, version_id"
+    )
+    find_params = [now, field.get_db_prep_value(uuid, connection), AssessmentStatus.DRAFT.value, now, *scope_params]
+    new_values = [values["level_id"], values["wish_id"], values["carrying_id"], values["comment"], now, stamp]
+    practice_id = values["practice_id"]
+    if connection.vendor == "postgresql":
+        rows = fetch_all(
+            f"WITH p AS ({find}), a AS ("  # noqa: S608 - names from the models, values as parameters
+            f"UPDATE {answer_table} SET level_id = %s, wish_id = %s, carrying_id = %s, comment = %s, "
+            f"updated_at = %s, edited_at_client = %s FROM p "
+            f"WHERE {answer_table}.assessment_id = p.id AND {answer_table}.practice_id = %s "
+            f"AND p.version_id = %s "
+            f"AND ({answer_table}.edited_at_client IS NULL OR {answer_table}.edited_at_client <= %s) "
+            f"RETURNING {answer_table}.id) "
+            f"SELECT p.id, p.version_id, EXISTS (SELECT 1 FROM a), (SELECT COUNT(*) FROM {answer_table} o "
+            f"WHERE o.assessment_id = p.id AND o.practice_id <> %s AND o.level_id IS NOT NULL) FROM p",
+            [*find_params, *new_values, practice_id, version_id, stamp, practice_id],
         )
-        counted = cursor.fetchone()
-    if counted is None:
-        return QuickAutosave(assessment_id, version_id)
-    answered = counted[0] + (values["level_id"] is not None)
-    return QuickAutosave(assessment_id, version_id, AutosaveResult(applied=True, answered=answered))
+        if not rows:
+            return None
+        assessment_id, found_version, written, others = rows[0]
+    else:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(find, find_params)
+                found = cursor.fetchone()
+                if found is None:
+                    return None
+                assessment_id, found_version = found
+                written, others = False, 0
+                if found_version == version_id:
+                    cursor.execute(
+                        f"UPDATE {answer_table} SET level_id = %s, wish_id = %s, carrying_id = %s, comment = %s, "  # noqa: S608
+                        f"updated_at = %s, edited_at_client = %s "
+                        f"WHERE assessment_id = %s AND practice_id = %s "
+                        f"AND (edited_at_client IS NULL OR edited_at_client <= %s) "
+                        f"RETURNING (SELECT COUNT(*) FROM {answer_table} WHERE assessment_id = %s "
+                        f"AND practice_id <> %s AND level_id IS NOT NULL)",
+                        [*new_values, assessment_id, practice_id, stamp, assessment_id, practice_id],
+                    )
+                    counted = cursor.fetchone()
+                    written, others = counted is not None, counted[0] if counted else 0
+            if not written:
+                transaction.set_rollback(True)  # the general path decides, and writes
+    if found_version != version_id or uuid in _version_guesses:
+        _remember_version(uuid, found_version)
+    if not written:
+        return QuickAutosave(assessment_id, found_version)
+    answered = others + (values["level_id"] is not None)
+    return QuickAutosave(assessment_id, found_version, AutosaveResult(applied=True, answered=answered))
 
 
 def submit_assessment(*, assessment: Assessment) -> Assessment:

@@ -8,12 +8,12 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.staticfiles import finders
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
@@ -31,20 +31,34 @@ from grille.core.ratelimit import (
     mail_sender,
     too_many_mails,
 )
+from grille.core.skeleton import kept, render_page, viewer_values
 from grille.frameworks import grid as g
 from grille.frameworks.charts import situation_radar, situation_series
 from grille.frameworks.resources import resources_by_practice
-from grille.frameworks.selectors import crosswalks_from, get_default_version, get_grid
+from grille.frameworks.selectors import (
+    crosswalks_from,
+    get_default_version,
+    get_grid,
+    linked_content_stamp,
+)
 
 from . import grants, history, selectors, services, views_history
 from .exporters import assessment_to_dict
 from .fiche import fiche_context
-from .forms import COMMENT_FIELD, VERSION_FIELD, EmailForm, PracticeAnswerForm
+from .forms import (
+    COMMENT_FIELD,
+    VERSION_FIELD,
+    EmailForm,
+    PracticeAnswerForm,
+    StoredPractice,
+    plain_answer,
+)
 from .models import Answer, Assessment
 from .peers import get_peer_share
 from .profile import Profile, compare_situations
 
 FRESH_TOKEN_KEY = "grille_fresh_resume_token"
+PROFILE_TEMPLATE = "assessments/profile.html"
 
 
 def _locked_page(request: HttpRequest, assessment: Assessment, message: str) -> HttpResponse:
@@ -191,6 +205,10 @@ def _step_context(assessment: Assessment, grid: g.Grid, number: int, forms: list
     ]
     return {
         "assessment": assessment,
+        "links": {
+            name: positioning_url(f"assessments:{name}", assessment.uuid, *args)
+            for name, args in (("step", (number,)), ("profile", ()), ("resume_link", ()))
+        },
         "grid": grid,
         "number": number,
         "situation": situations[number - 1],
@@ -208,22 +226,16 @@ def _step_context(assessment: Assessment, grid: g.Grid, number: int, forms: list
 @private
 @require_http_methods(["GET", "POST"])
 def step(request: HttpRequest, uuid: UUID, number: int) -> HttpResponse:
+    if request.method == "GET":
+        return _show_step(request, uuid, number)
     assessment = selectors.get_assessment_for(request, uuid)
     grid = get_grid(assessment.version_id)
     if not 1 <= number <= len(grid.situations):
         raise Http404(_("Cette étape n'existe pas."))
     if assessment.is_submitted:
-        if request.method == "POST":
-            return _locked_page(request, assessment, _("Ce positionnement a déjà été envoyé : il ne peut plus être modifié."))
-        return redirect("assessments:profile", uuid=assessment.uuid)
+        return _locked_page(request, assessment, _("Ce positionnement a déjà été envoyé : il ne peut plus être modifié."))
     situation = grid.situations[number - 1]
-    answers, versions = selectors.get_answers_and_versions(assessment)
-    if request.method == "GET":
-        forms = [
-            PracticeAnswerForm(grid=grid, practice=p, initial=_initial(grid, answers, p, version=versions.get(p.code, 0)))
-            for p in situation.practices
-        ]
-        return render(request, "assessments/step.html", _step_context(assessment, grid, number, forms, answers))
+    answers = selectors.get_answers(assessment)
     forms = [PracticeAnswerForm(request.POST, grid=grid, practice=p) for p in situation.practices]
     if not all(f.is_valid() for f in forms):
         context = _step_context(assessment, grid, number, forms, answers)
@@ -244,6 +256,46 @@ def step(request: HttpRequest, uuid: UUID, number: int) -> HttpResponse:
         return redirect("assessments:step", uuid=assessment.uuid, number=int(target))
     messages.success(request, _("Étape %(n)d enregistrée.") % {"n": number})
     return redirect("assessments:step", uuid=assessment.uuid, number=number)
+
+
+_URL_STAND_IN = "00000000-0000-4000-8000-000000000000"
+
+
+@functools.cache
+def _url_pattern(name: str, prefix: str, *args: object) -> str:
+    return reverse(name, args=[_URL_STAND_IN, *args])
+
+
+def positioning_url(name: str, uuid: UUID | str, *args: object) -> str:
+    """``reverse(name, args=[uuid, *args])``, reversed once per process and script prefix: the
+    questionnaire step shows several on every request (issue 16)."""
+    return _url_pattern(name, get_script_prefix(), *args).replace(_URL_STAND_IN, str(uuid))
+
+
+def _show_step(request: HttpRequest, uuid: UUID, number: int) -> HttpResponse:
+    data = selectors.get_step_data(request, uuid)
+    assessment, answers, versions = data.assessment, data.answers, data.versions
+    grid = get_grid(assessment.version_id)
+    if not 1 <= number <= len(grid.situations):
+        raise Http404(_("Cette étape n'existe pas."))
+    if assessment.is_submitted:
+        return redirect("assessments:profile", uuid=assessment.uuid)
+    forms = [
+        StoredPractice(grid=grid, practice=p, initial=_initial(grid, answers, p, version=versions.get(p.code, 0)))
+        for p in grid.situations[number - 1].practices
+    ]
+    return render_page(
+        request, "assessments/step.html", _step_context(assessment, grid, number, forms, answers),
+        # Outside its live parts, the page is the grid's step in the language: kept per
+        # published version and step (core/skeleton.py), never for a draft grid.
+        key=(grid.version_id, number) if assessment.version.is_published else None,
+        guard=grid, private=_private_values(request, assessment),
+    )
+
+
+def _private_values(request: HttpRequest, assessment: Assessment) -> list[str]:
+    """What must never be in the text of a step page kept for everybody (core/skeleton.py)."""
+    return [str(assessment.uuid), assessment.uuid.hex, *viewer_values(request)]
 
 
 def _kept_message(grid: g.Grid, kept: tuple[Answer, ...]) -> str:
@@ -276,43 +328,41 @@ def _autosave_answered(answered: int, total: int) -> JsonResponse:
 @private
 @require_POST
 def autosave(request: HttpRequest, uuid: UUID, code: str) -> JsonResponse:
-    """Save one practice as autosave.js sends it: the common case in two statements
-    (services.quick_autosave), every other case — first answer, a later edit stored elsewhere,
-    an error — by the general path, which says what happened."""
+    """Save one practice as autosave.js sends it: the common case in one statement
+    (services.quick_autosave), its values checked beforehand against the grid the positioning
+    most likely uses (services.guess_version); every other case — another grid, first answer, a
+    later edit stored elsewhere, an error — by the general path, which says what happened."""
     try:
         edited_at = _edit_stamp(request)
     except ValueError:
         return _autosave(request, uuid, code)
-    total = 0
-
-    def resolve(version_id: int) -> dict | None:
-        nonlocal total
+    version_id = services.guess_version(str(uuid))
+    if version_id is None:
+        return _autosave(request, uuid, code)
+    try:
         grid = get_grid(version_id)
-        practice = grid.practice(code)
-        if practice is None:
-            return None
-        form = PracticeAnswerForm(request.POST, grid=grid, practice=practice)
-        if not form.is_valid():
-            return None
-        try:
-            values = services.resolve_answer(version_id, _item_from_form(form))
-        except services.AssessmentError:
-            return None
-        total = len(grid.practices)
-        return values
-
-    with transaction.atomic():
-        quick = services.quick_autosave(
-            uuid=str(uuid), scope=selectors.caller_scope(request), resolve=resolve, edited_at=edited_at
-        )
-        if quick is not None and quick.result is not None:
-            return _autosave_answered(quick.result.answered, total)
-        if quick is not None and total:
-            # The positioning is locked, the input valid, but no answer was updated: none is
-            # stored yet, or a later one is, which the general path returns to the page.
-            return _autosave(request, uuid, code)
-        # Nothing written, or an input error: the general path answers with its message.
-        transaction.set_rollback(True)
+    except ObjectDoesNotExist:  # a guess left by a version since removed
+        return _autosave(request, uuid, code)
+    practice = grid.practice(code)
+    if practice is None:
+        return _autosave(request, uuid, code)
+    answer = plain_answer(request.POST, grid=grid, practice=practice)
+    if answer is None:
+        return _autosave(request, uuid, code)
+    try:
+        values = services.resolve_answer(version_id, services.AnswerInput(
+            practice_code=practice.code, level=answer["level"], wish=answer["wish"], carrying=answer["carrying"],
+            comment=answer["comment"],
+        ))
+    except services.AssessmentError:
+        return _autosave(request, uuid, code)
+    quick = services.quick_autosave(
+        uuid=str(uuid), scope=selectors.caller_scope(request), version_id=version_id, values=values, edited_at=edited_at
+    )
+    if quick is not None and quick.result is not None:
+        return _autosave_answered(quick.result.answered, len(grid.practices))
+    # Nothing written (not open to the caller, another grid, no answer stored yet, a later one,
+    # an input error): the general path answers, with its message.
     return _autosave(request, uuid, code)
 
 
@@ -420,10 +470,23 @@ def _profile_context(request: HttpRequest, assessment: Assessment, *, chart_id: 
 @private
 @require_GET
 def profile(request: HttpRequest, uuid: UUID) -> HttpResponse:
-    assessment = selectors.get_assessment_for(request, uuid)
-    context = _profile_context(request, assessment, chart_id="radar-chart")
+    head = selectors.get_profile_head(request, uuid)
+    key = None
+    if head.assessment.is_submitted and head.assessment.version.is_published:
+        # A submitted profile is made of the positioning, the caller's previous one, the
+        # participation in the comparison, the grid and the resources and tables linked to it:
+        # kept under all of them (core/skeleton.py), checked in two more statements.
+        version_id = head.assessment.version_id
+        key = (head.assessment.pk, head.assessment.submitted_at, head.previous_id, head.peer_share,
+               version_id, linked_content_stamp(version_id))
+        page = kept(request, PROFILE_TEMPLATE, key=key, guard=get_grid(version_id))
+        if page is not None:
+            return HttpResponse(page.fill(request, {"assessment": head.assessment}))
+    context = _profile_context(request, head.assessment, chart_id="radar-chart")
     context["profile_fragment_key"] = _profile_fragment_key(context)
-    return render(request, "assessments/profile.html", context)
+    return render_page(
+        request, PROFILE_TEMPLATE, context, key=key, guard=context["grid"], private=viewer_values(request)
+    )
 
 
 def _profile_fragment_key(context: dict) -> str | None:

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Prefetch
 from django.utils import translation
+
+from grille.core.sql import fetch_all
 
 from . import grid as g
 from .enums import VersionStatus
@@ -13,8 +18,10 @@ from .models import (
     Crosswalk,
     Dimension,
     DimensionOption,
+    Framework,
     FrameworkVersion,
     Practice,
+    Resource,
     Situation,
 )
 
@@ -51,12 +58,29 @@ def _guide(language: str, practice: Practice, level_labels: dict[str, str], note
 
 def get_default_version() -> FrameworkVersion | None:
     """The most recently published version: what a new positioning is answered on."""
-    return (
+    version = (
         FrameworkVersion.objects.select_related("framework")
         .filter(status=VersionStatus.PUBLISHED)
         .order_by("-published_at", "-id")
         .first()
     )
+    _default_version_id[:] = [(version.pk if version else None, time.monotonic())]
+    return version
+
+
+# get_default_version's id as this process last read it, and when (time.monotonic()): cleared
+# with the grids.
+_default_version_id: list[tuple[int | None, float]] = []
+DEFAULT_VERSION_ID_TTL = 60.0
+
+
+def default_version_id_hint() -> int | None:
+    """get_default_version's id as this process last read it (read again after a minute): a
+    hint, for a guess that is checked (autosave); another process may have published since."""
+    if _default_version_id and time.monotonic() - _default_version_id[0][1] < DEFAULT_VERSION_ID_TTL:
+        return _default_version_id[0][0]
+    version = get_default_version()
+    return version.pk if version else None
 
 
 def get_grid(version: FrameworkVersion | int, language: str | None = None) -> g.Grid:
@@ -162,6 +186,7 @@ def get_grid(version: FrameworkVersion | int, language: str | None = None) -> g.
 
 def clear_grid_cache() -> None:
     _published_grids.clear()
+    _default_version_id.clear()
 
 
 def crosswalks_from(version_id: int) -> list[Crosswalk]:
@@ -171,6 +196,31 @@ def crosswalks_from(version_id: int) -> list[Crosswalk]:
         .select_related("target__framework")
         .order_by("target__framework__name", "target__code", "pk")
     )
+
+
+def linked_content_stamp(version_id: int) -> str:
+    """A digest of what a profile shows besides the grid and the answers: the resources of the
+    version's framework and the correspondence tables from the version, every field of them.
+    Two raw statements, no model built: a kept page is checked against it on each request, so a
+    changed resource shows at once (core/skeleton.py)."""
+    qn = connection.ops.quote_name
+    resource_columns = ", ".join(f"r.{qn(f.column or f.attname)}" for f in Resource._meta.concrete_fields)
+    digest = hashlib.sha256()
+    digest.update(repr(fetch_all(
+        f"SELECT {resource_columns} FROM {qn(Resource._meta.db_table)} r "  # noqa: S608 - names from the models
+        f"JOIN {qn(FrameworkVersion._meta.db_table)} v ON v.{qn('framework_id')} = r.{qn('framework_id')} "
+        f"WHERE v.{qn('id')} = %s ORDER BY r.{qn('id')}",
+        [version_id],
+    )).encode())
+    digest.update(repr(fetch_all(
+        f"SELECT c.{qn('id')}, c.{qn('target_id')}, c.{qn('name')}, t.{qn('code')}, t.{qn('title')}, "  # noqa: S608
+        f"f.{qn('name')}, f.{qn('translations')} FROM {qn(Crosswalk._meta.db_table)} c "
+        f"JOIN {qn(FrameworkVersion._meta.db_table)} t ON t.{qn('id')} = c.{qn('target_id')} "
+        f"JOIN {qn(Framework._meta.db_table)} f ON f.{qn('id')} = t.{qn('framework_id')} "
+        f"WHERE c.{qn('source_id')} = %s ORDER BY c.{qn('id')}",
+        [version_id],
+    )).encode())
+    return digest.hexdigest()
 
 
 def get_crosswalk_from(version_id: int, pk: int) -> Crosswalk | None:

@@ -5,18 +5,13 @@ it keeps the newer answer, says which practices were kept, and saves the others.
 """
 
 import re
-import time
 
 import pytest
 from django.contrib.messages import get_messages
 
 from grille.assessments.models import Answer
 from grille.assessments.services import AnswerInput, save_answers
-from tests.factories import assessment_url, stored_answers
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+from tests.factories import assessment_url, now_ms, stored_answers
 
 
 def rendered_version(html: str, code: str) -> str:

@@ -83,8 +83,29 @@ def test_profile_takes_the_same_queries_for_1_or_10_positionings_and_1_or_24_ans
     assert large - small == 1
     # One of them reads the « Pour aller plus loin » resources of every practice at once,
     # one the correspondence tables the profile can be read through, one the organisations
-    # the positioning may be shared with (« Partager avec … »).
-    assert large <= 11, large
+    # the positioning may be shared with (« Partager avec … »); and three make the key of the
+    # page kept for the next views (core/skeleton.py): the positioning with the previous one,
+    # and a digest of the resources and of the tables.
+    assert large <= 14, large
+
+
+def test_a_submitted_profile_seen_again_reads_no_answer_and_no_resource(version, grid):
+    codes = [p.code for p in grid.practices]
+    ten = make_user("dix@exemple.fr")
+    latest = owned_positionings(version, ten, 10, codes)[-1]
+    client = signed_in(ten)
+    url = reverse("assessments:profile", args=[latest.uuid])
+    first = client.get(url).content
+    with CaptureQueriesContext(connection) as captured:
+        again = client.get(url).content
+    assert again.count(b"<svg") == first.count(b"<svg") > 0
+    sql = [q["sql"] for q in captured.captured_queries]
+    # The session and the person; the positioning with the previous one and its participation
+    # (one statement); the resources' and tables' digest (two); then what the menu of a
+    # signed-in person (permissions) and the offer to share with their structures read.
+    assert len(sql) <= 8, sql
+    assert not any("assessments_answer" in q for q in sql), sql
+    assert not any('"frameworks_resource"."id"' in q for q in sql), sql
 
 
 def test_profile_with_a_previous_positioning_takes_the_same_queries_for_2_or_10(version, grid):

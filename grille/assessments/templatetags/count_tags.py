@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 register = template.Library()
 
 
+@register.simple_tag
 def answered_text(n: int, total: int) -> str:
     """« 1 pratique renseignée sur 24. », by the active language's plural rule (French: 0 and 1
     take the singular); the same message as the recap's and the profile's."""

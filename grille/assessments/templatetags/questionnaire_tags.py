@@ -6,17 +6,20 @@ rest of the page. The markup is the same, built with format_html (every value es
 
 from __future__ import annotations
 
+from html import (
+    escape as plain_escape,  # what django.utils.html.escape does, without its lazy-text wrapper
+)
 from typing import Any
 
 from django import forms, template
 from django.conf import settings
-from django.utils.html import escape, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from grille.frameworks import grid as g
 
-from ..forms import COMMENT_FIELD, VERSION_FIELD
+from ..forms import COMMENT_FIELD, VERSION_FIELD, PracticeAnswerForm, StoredPractice
 
 register = template.Library()
 
@@ -33,6 +36,26 @@ def radio_options(field: forms.BoundField, dimension: g.Dimension) -> SafeString
             for i, option in enumerate(dimension.options)
         ),
     )
+
+
+@register.simple_tag
+def step_links(steps: list[dict[str, Any]]) -> SafeString:
+    """The questionnaire's steps as buttons, with each step's progress: written in one pass, as
+    the page shows it on every request (a template loop cost more than the rest of the page).
+    Numbers are whole numbers; the label is escaped as the template escapes it."""
+    links = []
+    for s in steps:
+        number, label = int(s["number"]), plain_escape(str(s["situation"].label))
+        current = s["current"]
+        aria = ' aria-current="step"' if current else ""
+        links.append(
+            f'<li><button type="submit" name="aller" value="{number}" class="step-link'
+            f'{" is-current" if current else ""}{" is-done" if s["answered"] == s["total"] else ""}"'
+            f'{aria} title="{label}">'
+            f'<span class="step-num">{number}</span><span class="step-state" data-step-count="{number}">'
+            f'{int(s["answered"])}/{int(s["total"])}</span><span class="visually-hidden"> — {label}</span></button></li>'
+        )
+    return mark_safe("\n      ".join(links))  # noqa: S308 - every value above is a whole number or escaped
 
 
 # --- The practices of a step, their markup cached (issue 16) -------------------------------------
@@ -62,19 +85,18 @@ def _render_fieldset(context: template.Context, form: Any) -> str:
         return _render(context, FIELDSET_TEMPLATE)
 
 
-def _fieldset_markup(context: template.Context, form: Any, uuid: str, language: str) -> str | None:
+def _fieldset_markup(context: template.Context, grid: g.Grid, practice: g.Practice, uuid: str, language: str) -> str | None:
     """The practice's fieldset for nobody in particular: no option checked, stand-ins for the
     positioning, the edit stamp and the comment. Rendered once per published grid, language and
     practice: a published version never changes, and the grid object is the cache's content key
     (another grid, after the grid cache was cleared, renders again). None when the template no
     longer shows the stand-ins where expected: the fieldset is then rendered as is."""
-    key = (form.grid.version_id, language, form.practice.code)
+    key = (grid.version_id, language, practice.code)
     cached = _fieldsets.get(key)
-    if cached is not None and cached[0] is form.grid:
+    if cached is not None and cached[0] is grid:
         return cached[1]
-    blank = type(form)(
-        grid=form.grid, practice=form.practice,
-        initial={COMMENT_FIELD: SENTINEL_COMMENT, VERSION_FIELD: SENTINEL_VERSION},
+    blank = PracticeAnswerForm(
+        grid=grid, practice=practice, initial={COMMENT_FIELD: SENTINEL_COMMENT, VERSION_FIELD: SENTINEL_VERSION},
     )
     markup = _render_fieldset(context, blank)
     if markup.count(SENTINEL_COMMENT) != 1 or markup.count(f' value="{SENTINEL_VERSION}"') != 1:
@@ -82,12 +104,23 @@ def _fieldset_markup(context: template.Context, form: Any, uuid: str, language: 
     markup = markup.replace(uuid, SENTINEL_UUID)
     if len(_fieldsets) >= FIELDSET_CACHE_MAX:
         _fieldsets.clear()
-    _fieldsets[key] = (form.grid, markup)
+    _fieldsets[key] = (grid, markup)
     return markup
 
 
+def _person_values(form: PracticeAnswerForm | StoredPractice) -> tuple[list[tuple[str, Any]], Any, Any]:
+    """(field name in the page, value) of each dimension, the edit stamp and the comment, as the
+    unbound form shows them."""
+    if isinstance(form, StoredPractice):
+        initial = form.initial
+        choices = [(form.html_name(dim.code), initial.get(dim.code)) for dim in form.grid.dimensions.values()]
+        return choices, initial.get(VERSION_FIELD), initial.get(COMMENT_FIELD)
+    choices = [(field.html_name, field.value()) for _dimension, field in form.dimension_fields()]
+    return choices, form[VERSION_FIELD].value(), form[COMMENT_FIELD].value()
+
+
 @register.simple_tag(takes_context=True)
-def practice_fieldset(context: template.Context, form: Any) -> SafeString:
+def practice_fieldset(context: template.Context, form: PracticeAnswerForm | StoredPractice) -> SafeString:
     """One practice of the questionnaire step, as _practice_fieldset.html renders it.
 
     A form shown with errors, or on a grid that may still change (a draft version), or in
@@ -105,26 +138,27 @@ def practice_fieldset(context: template.Context, form: Any) -> SafeString:
         or assessment is None
         or not assessment.version.is_published
     ):
-        return mark_safe(_render_fieldset(context, form))  # noqa: S308 - rendered by the template engine
+        return _rendered_as_is(context, form)
     uuid = str(assessment.uuid)
-    markup = _fieldset_markup(context, form, uuid, get_language() or "")
+    markup = _fieldset_markup(context, form.grid, form.practice, uuid, get_language() or "")
     if markup is None:
-        return mark_safe(_render_fieldset(context, form))  # noqa: S308 - rendered by the template engine
-    for _dimension, field in form.dimension_fields():
-        current = field.value()
+        return _rendered_as_is(context, form)
+    choices, version, comment = _person_values(form)
+    for name, current in choices:
         if current:
-            html_name = escape(field.html_name)
-            markup = markup.replace(
-                f'name="{html_name}" value="{escape(current)}">', f'name="{html_name}" value="{escape(current)}" checked>', 1
-            )
-    version = form[VERSION_FIELD].value()
-    comment = form[COMMENT_FIELD].value()
+            option = f'name="{plain_escape(name)}" value="{plain_escape(str(current))}"'
+            markup = markup.replace(f"{option}>", f"{option} checked>", 1)
     markup = (
         markup.replace(SENTINEL_UUID, uuid)
-        .replace(f' value="{SENTINEL_VERSION}"', f' value="{escape(version)}"' if version not in (None, "") else "", 1)
-        .replace(SENTINEL_COMMENT, escape("" if comment is None else comment), 1)
+        .replace(f' value="{SENTINEL_VERSION}"', f' value="{plain_escape(str(version))}"' if version not in (None, "") else "", 1)
+        .replace(SENTINEL_COMMENT, plain_escape("" if comment is None else str(comment)), 1)
     )
     return mark_safe(markup)  # noqa: S308 - the template's markup, every value filled in escaped
+
+
+def _rendered_as_is(context: template.Context, form: PracticeAnswerForm | StoredPractice) -> SafeString:
+    real = form.form if isinstance(form, StoredPractice) else form
+    return mark_safe(_render_fieldset(context, real))  # noqa: S308 - rendered by the template engine
 
 
 # --- Fragments of content that never changes (a submitted profile) ------------------------------
