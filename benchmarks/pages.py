@@ -228,6 +228,13 @@ def bench_pages(url: str, args: argparse.Namespace, log: Callable[[str], None]) 
     try:
         prep["floor_bytes"] = open_sessions(host, prep)
         started_memory = worker_memory(process.pid)
+        if args.warmup:
+            # Untimed: each worker reads its grids, fills its caches and builds each page's
+            # skeleton once (a profile's is per positioning: 64 of them, in each worker).
+            warm = argparse.Namespace(**{**vars(args), "seconds": args.warmup})
+            for figure in FIGURES:
+                run_wrk(figure, host=host, prep=prep, work=work, args=warm)
+            log(f"pages: warm-up, {args.warmup} s per figure")
         for round_ in range(args.rounds):
             order = FIGURES[round_ % len(FIGURES):] + FIGURES[:round_ % len(FIGURES)]
             for figure in order:
@@ -253,7 +260,7 @@ def bench_pages(url: str, args: argparse.Namespace, log: Callable[[str], None]) 
         }
     return {
         "src": str(args.src), "workers": args.workers, "preload": args.preload, "threads": args.threads,
-        "connections": args.connections, "seconds": args.seconds, "rounds": args.rounds,
+        "connections": args.connections, "seconds": args.seconds, "rounds": args.rounds, "warmup": args.warmup,
         "floor_bytes": prep["floor_bytes"], "figures": figures,
         "memory_at_start": started_memory, "memory_after": memory,
     }
@@ -267,6 +274,7 @@ def markdown(results: dict[str, Any]) -> str:
     f = results["figures"]
     lines = [
         f"wrk -t{results['threads']} -c{results['connections']} -d{results['seconds']}s, {results['rounds']} rounds,"
+        f" after {results.get('warmup', 0)} s of warm-up per figure,"
         f" gunicorn {results['workers']} sync workers{' --preload' if results['preload'] else ''}, medians",
         "",
         "| figure | req/s | p50 / p95 / p99 | vs. bare floor | vs. floor with session | target | |",
@@ -305,6 +313,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=3, help="untimed seconds per figure before the rounds (0: none)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=3)
