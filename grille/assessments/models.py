@@ -69,11 +69,20 @@ class Assessment(models.Model):
 class Answer(models.Model):
     """One practice in one positioning."""
 
-    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="answers")
+    # Autosave rewrites an answer's options many times (issue 16): the options are not indexed
+    # (never looked up by option; an index on each made every save rewrite every index of the
+    # row), and the positioning's own index would repeat the unique constraint's first column.
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="answers", db_index=False)
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
-    level = models.ForeignKey(DimensionOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    wish = models.ForeignKey(DimensionOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    carrying = models.ForeignKey(DimensionOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    level = models.ForeignKey(
+        DimensionOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    wish = models.ForeignKey(
+        DimensionOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    carrying = models.ForeignKey(
+        DimensionOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     comment = models.TextField(_("commentaire"), max_length=COMMENT_MAX_LENGTH, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     # When the person made the saved change, in milliseconds since the epoch by their browser's
