@@ -6,7 +6,8 @@
 
 gunicorn (sync workers, production settings: benchmarks/settings.py, DEBUG off, manifest static
 files) on PostgreSQL, in a database of its own (``grille_bench_pages`` by default, never a
-``test*`` one), driven by ``wrk -t2 -c32`` on loopback. Each round runs every figure once, in an
+``test*`` one), driven by ``wrk -t2 -c32`` on loopback, after an untimed warm-up of each figure
+(``--warmup``, 3 s). Each round runs every figure once, in an
 order that turns round to round, each beside its floors measured in the same round:
 
 - **floor**: a page of the step page's size, no database, no template (benchmarks/urls.py);
