@@ -21,6 +21,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
+ONLY_WHEN_ASKED = 2**31
+
 
 def prepared_statements() -> bool:
     return connection.vendor == "postgresql" and getattr(settings, "GRILLE_PREPARED_STATEMENTS", True)
@@ -37,10 +39,19 @@ def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
 
     connection.validate_thread_sharing()
     connection.ensure_connection()
+    raw = connection.connection
+    # Django turns psycopg's prepared statements off for the whole connection (threshold None,
+    # for poolers' sake): on for this statement only, and never by count (a threshold no
+    # statement reaches), so that only the statements sent here are prepared.
+    threshold = raw.prepare_threshold
     started = time.monotonic()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        rows = cursor.fetchall()
+    try:
+        raw.prepare_threshold = threshold if threshold is not None else ONLY_WHEN_ASKED
+        with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            rows = cursor.fetchall()
+    finally:
+        raw.prepare_threshold = threshold
     if connection.queries_logged:
         connection.queries_log.append(
             {"sql": f"{sql} -- prepared, with {list(params)!r}", "time": f"{time.monotonic() - started:.3f}"}

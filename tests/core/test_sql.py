@@ -7,7 +7,7 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
 from grille.core.sql import fetch_all, prepared_statements
-from tests.factories import answer, start_positioning
+from tests.factories import answer, assessment_url, start_positioning
 
 
 @pytest.mark.parametrize("prepared", [True, False])
@@ -16,7 +16,7 @@ def test_the_same_rows_prepared_or_not_logged_like_any_query(client, version, se
     positioning = start_positioning(client)
     answer(positioning, "1.1", level="2", comment="« l'équipe » & co")
     sql = ("SELECT a.uuid, a.created_at, an.comment FROM assessments_assessment a "
-           "JOIN assessments_answer an ON an.assessment_id = a.id WHERE a.id = %s AND an.comment <> %s")
+           f"JOIN assessments_answer an ON an.assessment_id = a.id WHERE a.id = %s AND an.comment <> %s -- {prepared}")
     expected_vendor = connection.vendor == "postgresql" and prepared
     assert prepared_statements() is expected_vendor
     with CaptureQueriesContext(connection) as captured:
@@ -26,6 +26,16 @@ def test_the_same_rows_prepared_or_not_logged_like_any_query(client, version, se
         cursor.execute(sql, [positioning.pk, ""])
         assert rows[0] == rows[-1] == cursor.fetchall()
     assert rows[0][0][2] == "« l'équipe » & co"
+    for _ in range(6):
+        client.get(assessment_url("step", positioning, 1))
+    if connection.vendor == "postgresql":
+        # Really prepared (Django turns psycopg's preparing off for the connection), and only it.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            statements = [row[0] for row in cursor.fetchall()]
+        assert any(f"an.comment <> $2 -- {prepared}" in statement for statement in statements) is prepared
+        # Django's own queries (the session's, read by every request above) are never prepared.
+        assert not any("django_session" in statement for statement in statements), statements
 
 
 def test_an_error_is_djangos(version, settings):
