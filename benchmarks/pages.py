@@ -163,8 +163,47 @@ def wrk_script(figure: str, prep: dict[str, Any], path: Path, threads: int) -> P
     return path
 
 
-def run_wrk(figure: str, *, host: str, prep: dict[str, Any], work: Path, args: argparse.Namespace) -> dict[str, Any]:
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int | str) -> float:
+    """Seconds of CPU (user and system) a process has used, or 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def cpu_snapshot(master: int | None) -> dict[str, dict[str, float]]:
+    """CPU seconds used so far by each gunicorn worker and each PostgreSQL process."""
+    workers: dict[str, float] = {}
+    if master is not None:
+        workers = {pid: process_cpu(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()}
+    postgres: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    postgres[entry.name] = process_cpu(entry.name)
+            except OSError:
+                continue
+    return {"workers": workers, "postgres": postgres}
+
+
+def cpu_used(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]) -> dict[str, float]:
+    """CPU seconds used between two snapshots, by kind of process (a process started between
+    them counts whole; one gone by the second is left out: the harness keeps its connections)."""
+    return {
+        kind: sum(seconds - before[kind].get(pid, 0.0) for pid, seconds in after[kind].items())
+        for kind in after
+    }
+
+
+def run_wrk(figure: str, *, host: str, prep: dict[str, Any], work: Path, args: argparse.Namespace,
+            master: int | None = None) -> dict[str, Any]:
     script = wrk_script(figure, prep, work / f"{figure}.lua", args.threads)
+    before, children = cpu_snapshot(master), os.times()
     done = subprocess.run(
         ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s",
          "-s", str(script), host],
@@ -175,7 +214,15 @@ def run_wrk(figure: str, *, host: str, prep: dict[str, Any], work: Path, args: a
         raise SystemExit(f"wrk {figure} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     stats = json.loads(line.removeprefix("WRKJSON "))
     seconds = stats["duration_us"] / 1e6
+    after, children_after = cpu_snapshot(master), os.times()
+    count = max(stats["requests"], 1)
+    # CPU per request, by who spends it: less sensitive than req/s to what else the machine does
+    # (the same code measured twice moves req/s by a fifth on a shared host, and CPU much less).
+    cpu_ms = {key: seconds * 1000 / count for key, seconds in cpu_used(before, after).items()}
+    cpu_ms["wrk"] = ((children_after.children_user - children.children_user)
+                     + (children_after.children_system - children.children_system)) * 1000 / count
     return {
+        "cpu_ms": cpu_ms,
         "requests": stats["requests"], "rps": stats["requests"] / seconds,
         "p50_ms": stats["p50_us"] / 1000, "p95_ms": stats["p95_us"] / 1000, "p99_ms": stats["p99_us"] / 1000,
         "errors": stats["socket_errors"] + stats["status_errors"], "bad": stats["bad"], "stale": stats["stale"],
@@ -239,7 +286,7 @@ def bench_pages(url: str, args: argparse.Namespace, log: Callable[[str], None]) 
         for round_ in range(args.rounds):
             order = FIGURES[round_ % len(FIGURES):] + FIGURES[:round_ % len(FIGURES)]
             for figure in order:
-                stats = run_wrk(figure, host=host, prep=prep, work=work, args=args)
+                stats = run_wrk(figure, host=host, prep=prep, work=work, args=args, master=process.pid)
                 runs[figure].append(stats)
                 log(f"pages: round {round_ + 1}, {figure}: {stats['rps']:.0f} req/s, p50 {stats['p50_ms']:.0f} ms,"
                     f" p95 {stats['p95_ms']:.0f} ms, {stats['errors']} errors, {stats['bad']} bad replies")
@@ -253,6 +300,7 @@ def bench_pages(url: str, args: argparse.Namespace, log: Callable[[str], None]) 
             "runs": rows,
             **{k: statistics.median(r[k] for r in rows) for k in ("rps", "p50_ms", "p95_ms", "p99_ms")},
             "errors": sum(r["errors"] for r in rows), "bad": sum(r["bad"] for r in rows),
+            "cpu_ms": {key: statistics.median(r["cpu_ms"][key] for r in rows) for key in rows[0]["cpu_ms"]},
             "stale": sum(r["stale"] for r in rows),
             "vs_floor": statistics.median(r["rps"] / f["rps"] for r, f in zip(rows, runs["floor"], strict=True)),
             "vs_session_floor": statistics.median(
@@ -271,6 +319,13 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def cpu_text(figure: dict[str, Any]) -> str:
+    cpu = figure.get("cpu_ms")
+    if not cpu:
+        return ""
+    return f"{sum(cpu.values()):.2f} = {cpu['workers']:.2f} + {cpu['postgres']:.2f} + {cpu['wrk']:.2f}"
+
+
 def markdown(results: dict[str, Any]) -> str:
     f = results["figures"]
     lines = [
@@ -278,8 +333,9 @@ def markdown(results: dict[str, Any]) -> str:
         f" after {results.get('warmup', 0)} s of warm-up per figure,"
         f" gunicorn {results['workers']} sync workers{' --preload' if results['preload'] else ''}, medians",
         "",
-        "| figure | req/s | p50 / p95 / p99 | vs. bare floor | vs. floor with session | target | |",
-        "|---|---:|---|---:|---:|---|---|",
+        "| figure | req/s | p50 / p95 / p99 | vs. bare floor | vs. floor with session | target | |"
+        " CPU ms per request: workers + PostgreSQL + wrk |",
+        "|---|---:|---|---:|---:|---|---|---|",
     ]
     labels = {"floor": "bare floor view", "floor_session": "floor view reading its session",
               "step": "questionnaire step page", "autosave": "autosave", "profile": "profile page (submitted)"}
@@ -290,21 +346,21 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| {labels[name]} | {x['rps']:,.0f} | {x['p50_ms']:.0f} / {x['p95_ms']:.0f} / {x['p99_ms']:.0f} ms |"
             f" {x['vs_floor']:.2f}× | {x['vs_session_floor']:.2f}× | {f'≥ {target}×' if target else ''} |"
-            f" {verdict(ok) if target else ''} |"
+            f" {verdict(ok) if target else ''} | {cpu_text(x)} |"
         )
     a = f["autosave"]
     sustained = a["rps"] >= AUTOSAVE_RATE and a["p95_ms"] < AUTOSAVE_P95_MS and not a["errors"] and not a["bad"]
     lines.append(
         f"| autosaves sustained | {a['rps']:,.0f}/s at p95 {a['p95_ms']:.0f} ms; {a['errors'] + a['bad']} failed,"
         f" {a['stale']} refused as older | | | | ≥ {AUTOSAVE_RATE}/s at p95 < {AUTOSAVE_P95_MS} ms, none lost |"
-        f" {verdict(sustained)} |"
+        f" {verdict(sustained)} | {cpu_text(a)} |"
     )
     rss = max(w["rss_mib"] for w in results["memory_after"])
     pss = max(w["pss_mib"] for w in results["memory_after"])
     start = max(w["rss_mib"] for w in results["memory_at_start"])
     lines.append(
         f"| worker memory after warm-up | RSS {rss:.0f} MiB (PSS {pss:.0f}); {start:.0f} MiB before the runs |"
-        f" | | | RSS ≤ {WORKER_RSS_MIB} MiB | {verdict(rss <= WORKER_RSS_MIB)} |"
+        f" | | | RSS ≤ {WORKER_RSS_MIB} MiB | {verdict(rss <= WORKER_RSS_MIB)} | |"
     )
     return "\n".join(lines)
 

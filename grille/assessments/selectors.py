@@ -76,13 +76,24 @@ class StepData:
     versions: dict[str, int]
 
 
+_CONVERTERS: dict[tuple[str, type[Model], str], list[tuple[Any, list[Any]]]] = {}
+
+
 def _converted(connection: BaseDatabaseWrapper, model: type[Model], alias: str, values: Sequence[Any]) -> list[Any]:
     """A row of ``model``'s concrete fields read on a raw cursor, converted as the ORM converts
-    them (SQLite's dates made aware, its uuids made UUIDs…)."""
+    them (SQLite's dates made aware, its uuids made UUIDs…). The converters of each column are
+    looked up once per database, model and alias: they depend on nothing else."""
+    key = (connection.alias, model, alias)
+    columns = _CONVERTERS.get(key)
+    if columns is None:
+        columns = []
+        for model_field in model._meta.concrete_fields:
+            column = model_field.get_col(alias)
+            columns.append((column, [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]))
+        _CONVERTERS[key] = columns
     out = []
-    for model_field, value in zip(model._meta.concrete_fields, values, strict=True):
-        column = model_field.get_col(alias)
-        for converter in [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]:
+    for (column, converters), value in zip(columns, values, strict=True):
+        for converter in converters:
             value = converter(value, column, connection)
         out.append(value)
     return out
@@ -109,11 +120,11 @@ def scope_condition(scope: CallerScope, alias: str = "") -> tuple[str, list[Any]
     return " OR ".join(allowed), params
 
 
-def _scoped_rows(request: HttpRequest, uuid: UUID | str, columns: str, joins: str, extra: list[Any]) -> tuple[list[tuple], int]:
-    """Rows of one statement about the caller's positioning ``uuid`` (alias ``a``, its version
-    ``v``): every field of the positioning, the version's status and framework, then
-    ``columns`` (their parameters in ``extra``, before the WHERE's), over ``joins``. 404 when
-    the positioning is not the caller's. Returns the rows and the number of leading columns."""
+def _scoped_select(request: HttpRequest, uuid: UUID | str, columns: str, joins: str) -> tuple[str, list[Any], int]:
+    """The statement of _scoped_rows, its parameters after those of ``columns``, and the number
+    of leading columns (the positioning's fields, then its version's status and framework,
+    named ``v_status`` and ``v_framework_id``). 404 when the caller has no right to any
+    positioning, or ``uuid`` is not one."""
     qn = connection.ops.quote_name
     field = Assessment._meta.get_field("uuid")
     try:
@@ -125,15 +136,25 @@ def _scoped_rows(request: HttpRequest, uuid: UUID | str, columns: str, joins: st
         raise Http404
     fields = Assessment._meta.concrete_fields
     sql = (
-        f"SELECT {', '.join(f'a.{qn(f.column or f.attname)}' for f in fields)}, v.{qn('status')}, v.{qn('framework_id')}, "  # noqa: S608 - names from the models, values as parameters
-        f"{columns} FROM {qn(Assessment._meta.db_table)} a "
+        f"SELECT {', '.join(f'a.{qn(f.column or f.attname)}' for f in fields)}, "  # noqa: S608 - names from the models, values as parameters
+        f"v.{qn('status')} AS v_status, v.{qn('framework_id')} AS v_framework_id"
+        f"{', ' + columns if columns else ''} FROM {qn(Assessment._meta.db_table)} a "
         f"JOIN {qn(FrameworkVersion._meta.db_table)} v ON v.{qn('id')} = a.{qn('version_id')} {joins} "
         f"WHERE a.{qn('uuid')} = %s AND ({allowed})"
     )
-    rows = fetch_all(sql, [*extra, uuid_value, *allowed_params])
+    return sql, [uuid_value, *allowed_params], len(fields) + 2
+
+
+def _scoped_rows(request: HttpRequest, uuid: UUID | str, columns: str, joins: str, extra: list[Any]) -> tuple[list[tuple], int]:
+    """Rows of one statement about the caller's positioning ``uuid`` (alias ``a``, its version
+    ``v``): every field of the positioning, the version's status and framework, then
+    ``columns`` (their parameters in ``extra``, before the WHERE's), over ``joins``. 404 when
+    the positioning is not the caller's. Returns the rows and the number of leading columns."""
+    sql, params, width = _scoped_select(request, uuid, columns, joins)
+    rows = fetch_all(sql, [*extra, *params])
     if not rows:
         raise Http404
-    return rows, len(fields) + 2
+    return rows, width
 
 
 def _assessment_from(row: Sequence[Any]) -> Assessment:
@@ -151,26 +172,38 @@ def _assessment_from(row: Sequence[Any]) -> Assessment:
     return assessment
 
 
+_ANSWER_COLUMNS = ("level_id", "wish_id", "carrying_id", "comment", "edited_at_client")
+
+
 def get_step_data(request: HttpRequest, uuid: UUID | str) -> StepData:
     """The positioning of ``get_assessment_for`` (the caller's, or 404) and its answers, in one
-    statement: the questionnaire step's only query besides the session (issue 16)."""
+    statement: the questionnaire step's only query besides the session (issue 16). The
+    positioning comes in its own row, the answers each in theirs (its columns empty there): a
+    join would repeat and convert the positioning's columns once per answer."""
     qn = connection.ops.quote_name
-    rows, width = _scoped_rows(
-        request, uuid,
-        f"p.{qn('code')}, an.{qn('level_id')}, an.{qn('wish_id')}, an.{qn('carrying_id')}, an.{qn('comment')}, "
-        f"an.{qn('edited_at_client')}",
-        f"LEFT JOIN {qn(Answer._meta.db_table)} an ON an.{qn('assessment_id')} = a.{qn('id')} "
-        f"LEFT JOIN {qn(Practice._meta.db_table)} p ON p.{qn('id')} = an.{qn('practice_id')}",
-        [],
+    head, params, width = _scoped_select(request, uuid, "", "")
+    answer_columns = ", ".join(f"an.{qn(c)}" for c in _ANSWER_COLUMNS)
+    sql = (
+        f"WITH a AS ({head}) "  # noqa: S608 - names from the models, values as parameters
+        f"SELECT a.*, {', '.join(['NULL'] * (1 + len(_ANSWER_COLUMNS)))} FROM a UNION ALL "
+        f"SELECT {', '.join(['NULL'] * width)}, p.{qn('code')}, {answer_columns} "
+        f"FROM {qn(Answer._meta.db_table)} an JOIN a ON an.{qn('assessment_id')} = a.{qn('id')} "
+        f"JOIN {qn(Practice._meta.db_table)} p ON p.{qn('id')} = an.{qn('practice_id')}"
     )
+    rows = fetch_all(sql, params)
     answers: dict[str, AnswerData] = {}
     versions: dict[str, int] = {}
+    positioning = None
     for row in rows:
+        if row[0] is not None:
+            positioning = row
+            continue
         code, level, wish, carrying, comment, stamp = row[width:]
-        if code is not None:
-            answers[code] = AnswerData(level, wish, carrying, comment)
-            versions[code] = stamp or 0
-    return StepData(_assessment_from(rows[0]), answers, versions)
+        answers[code] = AnswerData(level, wish, carrying, comment)
+        versions[code] = stamp or 0
+    if positioning is None:
+        raise Http404
+    return StepData(_assessment_from(positioning), answers, versions)
 
 
 @dataclass(frozen=True)

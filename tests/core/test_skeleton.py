@@ -186,6 +186,57 @@ def test_a_skeleton_fills_each_live_part_in_the_requests_own_context():
     assert kept.fill(request, {"title": "ignored", "name": "<B>", "n": 2}) == "<h1>Étape</h1><p>&lt;B&gt;</p><i>2</i>"
 
 
+def counting(name: str, values: dict, runs: list[str]):
+    def processor(request):
+        runs.append(name)
+        return dict(values)
+
+    return processor
+
+
+def test_context_processors_run_only_when_a_live_part_reads_their_variables():
+    runs: list[str] = []
+    first = counting("first", {"a": 1, "shared": "first"}, runs)
+    second = counting("second", {"b": 2, "shared": "second"}, runs)
+    request = RequestFactory().get("/")
+    keys = skeleton.processor_keys(request, [first, second])
+    runs.clear()
+    lazy = skeleton.LazyProcessors(request, keys)
+
+    assert "a" in lazy and "b" in lazy and "other" not in lazy
+    assert runs == []
+    assert lazy["a"] == 1
+    assert lazy["a"] == 1
+    assert runs == ["first"]
+    # A variable two processors give is the later one's, as RequestContext has it, whatever
+    # ran first.
+    assert lazy["shared"] == "second"
+    assert lazy.get("b") == 2 and lazy.get("other", "none") == "none"
+    assert runs == ["first", "second"]
+
+
+def test_every_way_of_reading_the_lazy_processors_sees_values_never_a_stand_in():
+    request = RequestFactory().get("/")
+    processor = counting("only", {"a": 1, "b": "deux"}, [])
+    for read in (dict, lambda lazy: {**lazy}, lambda lazy: dict(lazy.items()), lambda lazy: lazy.copy(),
+                 lambda lazy: {key: lazy[key] for key in lazy}, lambda lazy: dict(zip(lazy, lazy.values(), strict=True))):
+        lazy = skeleton.LazyProcessors(request, skeleton.processor_keys(request, [processor]))
+        flat: dict = {}
+        flat.update(lazy)
+        assert read(lazy) == {"a": 1, "b": "deux"} == flat
+
+
+@pytest.mark.django_db
+def test_a_filled_page_reads_the_request_context_processors_as_a_full_render_does(rf, settings):
+    kept = build("<p>x</p>{% live %}{{ LANGUAGE_CODE }}|{{ user.is_authenticated }}|{{ request.path }}|"
+                 "{% if messages %}m{% endif %}|{{ csrf_token|length }}{% endlive %}", {})
+    assert kept is not None
+    request = rf.get("/chemin/")
+    request.user = make_anonymous()
+    request._messages = []  # as MessageMiddleware sets it: no message
+    assert kept.fill(request, {}) == "<p>x</p>fr|False|/chemin/||64"
+
+
 @pytest.mark.django_db
 def test_render_page_renders_in_full_without_a_key(rf):
     request = rf.get("/")

@@ -6,6 +6,9 @@ rest of the page. The markup is the same, built with format_html (every value es
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from html import (
     escape as plain_escape,  # what django.utils.html.escape does, without its lazy-text wrapper
 )
@@ -66,8 +69,41 @@ SENTINEL_VERSION = 10**15  # the stamp field's maximum: never a real stamp
 SENTINEL_COMMENT = "grille-fragment-comment-7f3a9c"
 SENTINEL_UUID = "grille-fragment-uuid-7f3a9c"
 FIELDSET_CACHE_MAX = 500  # practices × languages × published versions: about 50 today
-# (version id, language, practice code) -> (the grid it was rendered from, markup with stand-ins)
-_fieldsets: dict[tuple[int, str, str], tuple[g.Grid, str]] = {}
+
+
+@dataclass(frozen=True)
+class FieldsetMarkup:
+    """A practice's fieldset for nobody in particular, cut where each person's values go:
+    ``pieces`` joined is the markup with the stand-ins; ``options`` gives the piece of each
+    radio button's ``name="…" value="…">`` (escaped, as in the page), which gets ``checked``;
+    ``uuid``, ``version`` and ``comment`` the pieces of the stand-ins."""
+
+    pieces: tuple[str, ...]
+    options: dict[tuple[str, str], int]
+    uuid: tuple[int, ...]
+    version: int
+    comment: int
+
+    def fill(self, uuid: str, checked: Iterable[tuple[str, str]], version: Any, comment: Any) -> str:
+        out = list(self.pieces)
+        for option in checked:
+            index = self.options.get(option)
+            if index is not None:
+                out[index] = out[index][:-1] + " checked>"
+        for index in self.uuid:
+            out[index] = uuid
+        out[self.version] = f' value="{plain_escape(str(version))}"' if version not in (None, "") else ""
+        out[self.comment] = plain_escape("" if comment is None else str(comment))
+        return "".join(out)
+
+
+# The stand-ins, and each radio button's name and value as the template writes them.
+_SLOTS = re.compile(
+    f'(?P<uuid>{SENTINEL_UUID})|(?P<version> value="{SENTINEL_VERSION}")|(?P<comment>{SENTINEL_COMMENT})'
+    r'|(?P<option>name="(?P<name>[^"<>]*)" value="(?P<value>[^"<>]*)">)'
+)
+# (version id, language, practice code) -> (the grid it was rendered from, its markup cut)
+_fieldsets: dict[tuple[int, str, str], tuple[g.Grid, FieldsetMarkup]] = {}
 
 
 def clear_fieldset_cache() -> None:
@@ -85,7 +121,34 @@ def _render_fieldset(context: template.Context, form: Any) -> str:
         return _render(context, FIELDSET_TEMPLATE)
 
 
-def _fieldset_markup(context: template.Context, grid: g.Grid, practice: g.Practice, uuid: str, language: str) -> str | None:
+def _cut(markup: str) -> FieldsetMarkup | None:
+    """The markup cut at its slots; None unless the edit stamp and the comment are there once."""
+    pieces: list[str] = []
+    options: dict[tuple[str, str], int] = {}
+    uuid: list[int] = []
+    version: list[int] = []
+    comment: list[int] = []
+    at = 0
+    for match in _SLOTS.finditer(markup):
+        pieces.append(markup[at:match.start()])
+        at = match.end()
+        index = len(pieces)
+        pieces.append(match.group())
+        if match["uuid"]:
+            uuid.append(index)
+        elif match["version"]:
+            version.append(index)
+        elif match["comment"]:
+            comment.append(index)
+        else:
+            options.setdefault((match["name"], match["value"]), index)  # the first, as the page checks it
+    pieces.append(markup[at:])
+    if len(version) != 1 or len(comment) != 1:
+        return None
+    return FieldsetMarkup(tuple(pieces), options, tuple(uuid), version[0], comment[0])
+
+
+def _fieldset_markup(context: template.Context, grid: g.Grid, practice: g.Practice, uuid: str, language: str) -> FieldsetMarkup | None:
     """The practice's fieldset for nobody in particular: no option checked, stand-ins for the
     positioning, the edit stamp and the comment. Rendered once per published grid, language and
     practice: a published version never changes, and the grid object is the cache's content key
@@ -98,10 +161,9 @@ def _fieldset_markup(context: template.Context, grid: g.Grid, practice: g.Practi
     blank = PracticeAnswerForm(
         grid=grid, practice=practice, initial={COMMENT_FIELD: SENTINEL_COMMENT, VERSION_FIELD: SENTINEL_VERSION},
     )
-    markup = _render_fieldset(context, blank)
-    if markup.count(SENTINEL_COMMENT) != 1 or markup.count(f' value="{SENTINEL_VERSION}"') != 1:
+    markup = _cut(_render_fieldset(context, blank).replace(uuid, SENTINEL_UUID))
+    if markup is None:
         return None
-    markup = markup.replace(uuid, SENTINEL_UUID)
     if len(_fieldsets) >= FIELDSET_CACHE_MAX:
         _fieldsets.clear()
     _fieldsets[key] = (grid, markup)
@@ -144,16 +206,8 @@ def practice_fieldset(context: template.Context, form: PracticeAnswerForm | Stor
     if markup is None:
         return _rendered_as_is(context, form)
     choices, version, comment = _person_values(form)
-    for name, current in choices:
-        if current:
-            option = f'name="{plain_escape(name)}" value="{plain_escape(str(current))}"'
-            markup = markup.replace(f"{option}>", f"{option} checked>", 1)
-    markup = (
-        markup.replace(SENTINEL_UUID, uuid)
-        .replace(f' value="{SENTINEL_VERSION}"', f' value="{plain_escape(str(version))}"' if version not in (None, "") else "", 1)
-        .replace(SENTINEL_COMMENT, plain_escape("" if comment is None else str(comment)), 1)
-    )
-    return mark_safe(markup)  # noqa: S308 - the template's markup, every value filled in escaped
+    checked = [(plain_escape(name), plain_escape(str(current))) for name, current in choices if current]
+    return mark_safe(markup.fill(uuid, checked, version, comment))  # noqa: S308 - the template's markup, every value filled in escaped
 
 
 def _rendered_as_is(context: template.Context, form: PracticeAnswerForm | StoredPractice) -> SafeString:
