@@ -78,7 +78,10 @@ Processor = Callable[[HttpRequest], Mapping[str, Any]]
 
 
 def processor_keys(request: HttpRequest, processors: Iterable[Processor]) -> dict[str, Processor]:
-    """Which context processor gives each variable (the last one, as RequestContext has it)."""
+    """Which context processor gives each variable (the last one, as RequestContext has it),
+    read once when a skeleton is built. A processor must give the same variables to every
+    request under the same key (as Django's and studies.context_processors do): a variable it
+    gave only to some would be missing from a live part's lookups."""
     return {key: processor for processor in processors for key in processor(request)}
 
 
