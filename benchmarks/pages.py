@@ -166,38 +166,51 @@ def wrk_script(figure: str, prep: dict[str, Any], path: Path, threads: int) -> P
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def process_cpu(pid: int | str) -> float:
-    """Seconds of CPU (user and system) a process has used, or 0 once it is gone."""
+def process_cpu(pid: int | str, *, reaped: bool = False) -> float:
+    """Seconds of CPU (user and system) a process has used, or 0 once it is gone; with
+    ``reaped``, those of its children that ended and were waited for."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    first = 13 if reaped else 11
+    return (int(fields[first]) + int(fields[first + 1])) / TICKS
+
+
+REAPED = "reaped"  # in a snapshot's ``postgres``: the CPU of its processes ended so far
 
 
 def cpu_snapshot(master: int | None) -> dict[str, dict[str, float]]:
-    """CPU seconds used so far by each gunicorn worker and each PostgreSQL process."""
+    """CPU seconds used so far by each gunicorn worker and each PostgreSQL process, and by the
+    PostgreSQL processes already ended (a connection older than CONN_MAX_AGE is closed and
+    opened again while the runs go on: its server process ends)."""
     workers: dict[str, float] = {}
     if master is not None:
         workers = {pid: process_cpu(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()}
-    postgres: dict[str, float] = {}
+    postgres: dict[str, float] = {REAPED: 0.0}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 if (entry / "comm").read_text().strip() == "postgres":
                     postgres[entry.name] = process_cpu(entry.name)
+                    postgres[REAPED] += process_cpu(entry.name, reaped=True)
             except OSError:
                 continue
     return {"workers": workers, "postgres": postgres}
 
 
 def cpu_used(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]) -> dict[str, float]:
-    """CPU seconds used between two snapshots, by kind of process (a process started between
-    them counts whole; one gone by the second is left out: the harness keeps its connections)."""
-    return {
-        kind: sum(seconds - before[kind].get(pid, 0.0) for pid, seconds in after[kind].items())
-        for kind in after
-    }
+    """CPU seconds used between two snapshots, by kind of process. A process started between
+    them counts whole; one ended between them counts through its parent's reaped children's
+    time, which holds its whole life: what it had used at the first snapshot is taken off."""
+    used = {}
+    for kind, processes in after.items():
+        total = sum(seconds - before[kind].get(pid, 0.0) for pid, seconds in processes.items() if pid != REAPED)
+        if REAPED in processes:
+            ended = sum(seconds for pid, seconds in before[kind].items() if pid != REAPED and pid not in processes)
+            total += processes[REAPED] - before[kind][REAPED] - ended
+        used[kind] = total
+    return used
 
 
 def run_wrk(figure: str, *, host: str, prep: dict[str, Any], work: Path, args: argparse.Namespace,

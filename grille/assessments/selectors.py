@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -103,21 +104,28 @@ def scope_condition(scope: CallerScope, alias: str = "") -> tuple[str, list[Any]
     """The caller's right to a positioning row (``alias``, or the table's own columns), as SQL:
     granted to this browser, or their own. An empty condition when the caller has no right to
     any (the statement must then not run)."""
+    field = Assessment._meta.get_field("uuid")
+    try:
+        params: list[Any] = [field.get_db_prep_value(field.to_python(u), connection) for u in scope.granted]
+    except ValidationError:
+        params = []
+    owned = scope.owner_id is not None
+    if owned:
+        params.append(scope.owner_id)
+    return _scope_text(connection.vendor, alias, len(params) - owned, owned), params
+
+
+@functools.lru_cache(maxsize=256)
+def _scope_text(vendor: str, alias: str, granted: int, owned: bool) -> str:
+    """scope_condition's text, written once per database, alias and shape (issue 16)."""
     qn = connection.ops.quote_name
     prefix = f"{alias}." if alias else ""
-    field = Assessment._meta.get_field("uuid")
-    allowed, params = [], []
-    try:
-        granted = [field.get_db_prep_value(field.to_python(u), connection) for u in scope.granted]
-    except ValidationError:
-        granted = []
+    allowed = []
     if granted:
-        allowed.append(f"{prefix}{qn('uuid')} IN ({', '.join(['%s'] * len(granted))})")
-        params.extend(granted)
-    if scope.owner_id is not None:
+        allowed.append(f"{prefix}{qn('uuid')} IN ({', '.join(['%s'] * granted)})")
+    if owned:
         allowed.append(f"{prefix}{qn('owner_id')} = %s")
-        params.append(scope.owner_id)
-    return " OR ".join(allowed), params
+    return " OR ".join(allowed)
 
 
 def _scoped_select(request: HttpRequest, uuid: UUID | str, columns: str, joins: str) -> tuple[str, list[Any], int]:
@@ -125,7 +133,6 @@ def _scoped_select(request: HttpRequest, uuid: UUID | str, columns: str, joins: 
     of leading columns (the positioning's fields, then its version's status and framework,
     named ``v_status`` and ``v_framework_id``). 404 when the caller has no right to any
     positioning, or ``uuid`` is not one."""
-    qn = connection.ops.quote_name
     field = Assessment._meta.get_field("uuid")
     try:
         uuid_value = field.get_db_prep_value(field.to_python(uuid), connection)
@@ -134,15 +141,22 @@ def _scoped_select(request: HttpRequest, uuid: UUID | str, columns: str, joins: 
     allowed, allowed_params = scope_condition(caller_scope(request), "a")
     if not allowed:
         raise Http404
+    width = len(Assessment._meta.concrete_fields) + 2
+    return _scoped_text(connection.vendor, columns, joins, allowed), [uuid_value, *allowed_params], width
+
+
+@functools.lru_cache(maxsize=256)
+def _scoped_text(vendor: str, columns: str, joins: str, allowed: str) -> str:
+    """_scoped_select's statement, written once per database and shape (issue 16)."""
+    qn = connection.ops.quote_name
     fields = Assessment._meta.concrete_fields
-    sql = (
+    return (
         f"SELECT {', '.join(f'a.{qn(f.column or f.attname)}' for f in fields)}, "  # noqa: S608 - names from the models, values as parameters
         f"v.{qn('status')} AS v_status, v.{qn('framework_id')} AS v_framework_id"
         f"{', ' + columns if columns else ''} FROM {qn(Assessment._meta.db_table)} a "
         f"JOIN {qn(FrameworkVersion._meta.db_table)} v ON v.{qn('id')} = a.{qn('version_id')} {joins} "
         f"WHERE a.{qn('uuid')} = %s AND ({allowed})"
     )
-    return sql, [uuid_value, *allowed_params], len(fields) + 2
 
 
 def _scoped_rows(request: HttpRequest, uuid: UUID | str, columns: str, joins: str, extra: list[Any]) -> tuple[list[tuple], int]:
@@ -180,17 +194,8 @@ def get_step_data(request: HttpRequest, uuid: UUID | str) -> StepData:
     statement: the questionnaire step's only query besides the session (issue 16). The
     positioning comes in its own row, the answers each in theirs (its columns empty there): a
     join would repeat and convert the positioning's columns once per answer."""
-    qn = connection.ops.quote_name
     head, params, width = _scoped_select(request, uuid, "", "")
-    answer_columns = ", ".join(f"an.{qn(c)}" for c in _ANSWER_COLUMNS)
-    sql = (
-        f"WITH a AS ({head}) "  # noqa: S608 - names from the models, values as parameters
-        f"SELECT a.*, {', '.join(['NULL'] * (1 + len(_ANSWER_COLUMNS)))} FROM a UNION ALL "
-        f"SELECT {', '.join(['NULL'] * width)}, p.{qn('code')}, {answer_columns} "
-        f"FROM {qn(Answer._meta.db_table)} an JOIN a ON an.{qn('assessment_id')} = a.{qn('id')} "
-        f"JOIN {qn(Practice._meta.db_table)} p ON p.{qn('id')} = an.{qn('practice_id')}"
-    )
-    rows = fetch_all(sql, params)
+    rows = fetch_all(_step_text(connection.vendor, head, width), params)
     answers: dict[str, AnswerData] = {}
     versions: dict[str, int] = {}
     positioning = None
@@ -204,6 +209,20 @@ def get_step_data(request: HttpRequest, uuid: UUID | str) -> StepData:
     if positioning is None:
         raise Http404
     return StepData(_assessment_from(positioning), answers, versions)
+
+
+@functools.lru_cache(maxsize=256)
+def _step_text(vendor: str, head: str, width: int) -> str:
+    """get_step_data's statement around _scoped_select's ``head``, written once per shape."""
+    qn = connection.ops.quote_name
+    answer_columns = ", ".join(f"an.{qn(c)}" for c in _ANSWER_COLUMNS)
+    return (
+        f"WITH a AS ({head}) "  # noqa: S608 - names from the models, values as parameters
+        f"SELECT a.*, {', '.join(['NULL'] * (1 + len(_ANSWER_COLUMNS)))} FROM a UNION ALL "
+        f"SELECT {', '.join(['NULL'] * width)}, p.{qn('code')}, {answer_columns} "
+        f"FROM {qn(Answer._meta.db_table)} an JOIN a ON an.{qn('assessment_id')} = a.{qn('id')} "
+        f"JOIN {qn(Practice._meta.db_table)} p ON p.{qn('id')} = an.{qn('practice_id')}"
+    )
 
 
 @dataclass(frozen=True)

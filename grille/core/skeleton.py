@@ -156,6 +156,9 @@ class Skeleton:
                     out.append(text)
         finally:
             context.template = None
+            # Each of the context's dicts refers back to it (Django's ContextDict): emptied, the
+            # page's values are freed as the request ends, not by a later garbage collection.
+            context.dicts.clear()
         return "".join(out)
 
 

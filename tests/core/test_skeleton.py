@@ -8,7 +8,9 @@ open the same step as someone else and look for any of it; and the other way rou
 
 from __future__ import annotations
 
+import gc
 import re
+import weakref
 from datetime import timedelta
 
 import pytest
@@ -184,6 +186,32 @@ def test_a_skeleton_fills_each_live_part_in_the_requests_own_context():
     request = RequestFactory().get("/")
     request.user = make_anonymous()
     assert kept.fill(request, {"title": "ignored", "name": "<B>", "n": 2}) == "<h1>Étape</h1><p>&lt;B&gt;</p><i>2</i>"
+
+
+class Shown:
+    """A value a page shows, whose freeing can be watched."""
+
+    def __str__(self) -> str:
+        return "montré"
+
+
+@pytest.mark.django_db
+def test_a_filled_page_frees_its_values_as_it_ends_without_a_garbage_collection():
+    kept = build("<p>x</p>{% live %}{{ shown }}{% for item in items %}{{ item }}{% endfor %}{% endlive %}", {})
+    assert kept is not None
+    request = RequestFactory().get("/")
+    request.user = make_anonymous()
+    shown, item = Shown(), Shown()
+    watched = [weakref.ref(shown), weakref.ref(item)]
+    gc.disable()
+    try:
+        assert kept.fill(request, {"shown": shown, "items": [item]}) == "<p>x</p>montrémontré"
+        del shown, item
+        # Django's context dicts refer back to their context: left as they are, the page's
+        # values wait for the collector, which then runs more often on a busy worker.
+        assert [ref() for ref in watched] == [None, None]
+    finally:
+        gc.enable()
 
 
 def counting(name: str, values: dict, runs: list[str]):
