@@ -25,6 +25,7 @@ read after the runs, that is after warm-up. Results go to benchmarks/results/pag
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import json
 import os
 import re
@@ -33,12 +34,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks.bench import (
+    CSRF_INPUT,
+    HTTP_OWNER,
+    STEP,
     collectstatic,
     open_sessions,
     prepare_http,
@@ -276,6 +281,38 @@ def worker_memory(master: int) -> list[dict[str, float]]:
     return workers
 
 
+def sign_in(host: str, prep: dict[str, Any]) -> None:
+    """--signed-in: each slot's browser signs in as the owner of its positionings, as a person
+    does, through a sign-in link (made here, where the e-mail would carry it) opened and
+    confirmed; its cookies and CSRF token then replace the slot's. Every figure is then
+    measured signed in, the floor with session included (it then reads the person too)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from grille.accounts.models import LoginLink
+    from grille.core.tokens import new_token
+
+    for slot in prep["users"]:
+        raw, digest = new_token()
+        LoginLink.objects.create(email=HTTP_OWNER, token_hash=digest, expires_at=timezone.now() + timedelta(minutes=30))
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        confirm = f"{host}/connexion/lien/{raw}/"
+        page = opener.open(confirm, timeout=60).read().decode()
+        token = CSRF_INPUT.search(page)
+        if token is None:
+            raise SystemExit("pages: no CSRF token on the sign-in confirmation page")
+        opener.open(confirm, data=urllib.parse.urlencode({"csrfmiddlewaretoken": token.group(1)}).encode(), timeout=60).read()
+        # Signing in gives a new CSRF token: read again from the step page, as the runs get it.
+        page = opener.open(f"{host}/positionnements/{slot['draft_uuid']}/etape/{STEP}/", timeout=60).read().decode()
+        token = CSRF_INPUT.search(page)
+        if token is None or "/deconnexion/" not in page:
+            raise SystemExit("pages: the step page is not seen signed in after the sign-in link")
+        slot["csrf"] = token.group(1)
+        slot["cookies"] = {cookie.name: cookie.value for cookie in jar}
+
+
 def bench_pages(url: str, args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
     prep = prepare_http(args.slots, log)
     env = server_environment(url)
@@ -288,6 +325,9 @@ def bench_pages(url: str, args: argparse.Namespace, log: Callable[[str], None]) 
     runs: dict[str, list[dict[str, Any]]] = {f: [] for f in FIGURES}
     try:
         prep["floor_bytes"] = open_sessions(host, prep)
+        if args.signed_in:
+            sign_in(host, prep)
+            log(f"pages: {len(prep['users'])} browsers signed in as the positionings' owner")
         started_memory = worker_memory(process.pid)
         if args.warmup:
             # Untimed: each worker reads its grids, fills its caches and builds each page's
@@ -323,7 +363,7 @@ def bench_pages(url: str, args: argparse.Namespace, log: Callable[[str], None]) 
     return {
         "src": str(args.src), "workers": args.workers, "preload": args.preload, "threads": args.threads,
         "connections": args.connections, "seconds": args.seconds, "rounds": args.rounds, "warmup": args.warmup,
-        "floor_bytes": prep["floor_bytes"], "figures": figures,
+        "floor_bytes": prep["floor_bytes"], "figures": figures, "signed_in": args.signed_in,
         "memory_at_start": started_memory, "memory_after": memory,
     }
 
@@ -344,7 +384,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"wrk -t{results['threads']} -c{results['connections']} -d{results['seconds']}s, {results['rounds']} rounds,"
         f" after {results.get('warmup', 0)} s of warm-up per figure,"
-        f" gunicorn {results['workers']} sync workers{' --preload' if results['preload'] else ''}, medians",
+        f" gunicorn {results['workers']} sync workers{' --preload' if results['preload'] else ''}, medians"
+        f"{', every figure signed in' if results.get('signed_in') else ''}",
         "",
         "| figure | req/s | p50 / p95 / p99 | vs. bare floor | vs. floor with session | target | |"
         " CPU ms per request: workers + PostgreSQL + wrk |",
@@ -394,7 +435,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", default=DATABASE)
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "pages.json")
     parser.add_argument("--table-only", action="store_true", help="print the table of --output")
+    parser.add_argument("--signed-in", action="store_true",
+                        help="every figure with browsers signed in as the positionings' owner (pages-signed-in.json)")
     args = parser.parse_args(argv)
+    if args.signed_in and args.output == RESULTS_DIR / "pages.json":
+        args.output = RESULTS_DIR / "pages-signed-in.json"
     if min(args.rounds, args.seconds, args.threads, args.connections, args.workers, args.slots) < 1:
         parser.error("positive rounds, seconds, threads, connections, workers and slots")
     args.src = args.src.resolve()

@@ -6,7 +6,7 @@ the next — the CSRF token, the positioning's links, the progress, the checked 
 messages — and the template marks them ``{% live %}…{% endlive %}`` (templatetags/skeleton.py).
 
 ``render_page`` renders such a page once per key (the view's key, plus the template, the
-language and whether someone is signed in) with every live part replaced by a marker: the
+language, whether someone is signed in and the URL's view) with every live part replaced by a marker: the
 *skeleton*, kept per worker. Each request then renders only the live parts, with the template
 engine and the request's own context, and joins them with the skeleton's text. A page is thus
 the same, byte for byte, as the template rendered in full (tests/core/test_skeleton.py and
@@ -205,7 +205,9 @@ def _build(
 
 
 def _full_key(request: HttpRequest, template_name: str, key: tuple[Any, ...]) -> tuple[Any, ...]:
-    return (template_name, get_language() or "", request.user.is_authenticated, *key)
+    # The view too: the menu marks the current page (aria-current) outside any live part.
+    match = request.resolver_match
+    return (template_name, get_language() or "", request.user.is_authenticated, match and match.view_name, *key)
 
 
 def kept(request: HttpRequest, template_name: str, *, key: tuple[Any, ...], guard: object = None) -> Skeleton | None:
@@ -232,9 +234,9 @@ def render_page(
     status: int = 200,
 ) -> HttpResponse:
     """``render(request, template_name, values)``, from the template's skeleton when the view
-    gives a ``key``: what, besides the template, the language and whether someone is signed in,
-    determines the page outside its live parts. ``private``: values that must never be in the
-    text kept (the page is then rendered in full). ``guard``: an object the page's text is made
+    gives a ``key``: what, besides the template, the language, whether someone is signed in and
+    the URL's view, determines the page outside its live parts. ``private``: values that must
+    never be in the text kept (the page is then rendered in full). ``guard``: an object the page's text is made
     from (the grid), which must be the very same object for the skeleton to be used again."""
     backend_template = get_template(template_name)
     template: EngineTemplate = backend_template.template  # type: ignore[attr-defined]

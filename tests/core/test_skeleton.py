@@ -135,6 +135,27 @@ def test_a_step_page_is_the_same_whether_kept_or_rendered_in_full(camille, visit
     assert "<script>x" not in tricked
 
 
+@pytest.mark.parametrize("analyst_first", [True, False])
+def test_the_menu_of_a_kept_page_offers_studies_only_to_those_who_run_them(version, settings, analyst_first):
+    from django.contrib.auth.models import Permission
+
+    analyst, plain = person("Ana"), person("Paul")
+    analyst_user = Assessment.objects.get(pk=analyst[1].pk).owner
+    analyst_user.user_permissions.add(Permission.objects.get(codename="run_studies"))
+    studies_link = f'href="{reverse("studies:list")}"'
+    order = (analyst, plain) if analyst_first else (plain, analyst)
+    for client, positioning, _secrets in order:
+        page(client, assessment_url("recap", positioning))  # the message « Étape 1 enregistrée » shown there
+    clear_skeletons()
+    kept = {positioning.pk: page(client, assessment_url("step", positioning, 1)) for client, positioning, _s in order}
+    assert skeleton._skeletons, "the step page is kept"
+    assert studies_link in kept[analyst[1].pk]
+    assert studies_link not in kept[plain[1].pk]
+    settings.GRILLE_FRAGMENT_CACHE = False
+    for client, positioning, _secrets in order:
+        assert without_tokens(kept[positioning.pk]) == without_tokens(page(client, assessment_url("step", positioning, 1)))
+
+
 def test_nothing_is_kept_in_debug_or_when_switched_off(visitor, settings):
     client, positioning = visitor
     clear_skeletons()

@@ -105,6 +105,45 @@ def test_once_shared_the_profile_says_so_and_another_positioning_would_replace_i
     assert "remplacera le positionnement que vous y partagez" in html
 
 
+def test_offers_follow_only_the_viewers_own_memberships_and_shares(member, other_member, outsider, positioning, version):
+    """What another member shares, a share withdrawn, an organisation on another grid, and one
+    the viewer left never show on the viewer's profile; names are escaped and in order."""
+    from grille.frameworks.models import FrameworkVersion
+    from grille.organisations.models import Organisation
+
+    mine = positioning(member.user, {"1.1": "1"})
+    # Chloé shares in the same organisation: not the viewer's share.
+    services.share_assessment(
+        membership=other_member, assessment=positioning(other_member.user, {"1.1": "2"}), mode=ShareMode.NAMED
+    )
+    # The viewer shared an older positioning there, then withdrew it.
+    services.share_assessment(membership=member, assessment=positioning(member.user, {"1.1": "3"}), mode=ShareMode.NAMED)
+    services.withdraw_share(membership=member)
+    # A second organisation, whose name needs escaping and sorts first.
+    services.accept_invitation(raw=services.create_invitation(membership=outsider)[1], user=member.user)
+    Organisation.objects.filter(pk=outsider.organisation_id).update(name="<b>Agglo</b> & co")
+    # A third on another grid version, and a fourth the viewer left.
+    other_version = FrameworkVersion.objects.get(pk=version.pk)
+    other_version.pk, other_version.code = None, "autre"
+    other_version.save()
+    elsewhere = make_person("eve@ailleurs.fr")
+    services.create_organisation(user=elsewhere, name="Grille ailleurs", structure_type="association")
+    Organisation.objects.filter(name="Grille ailleurs").update(version=other_version)
+    left = services.create_organisation(user=make_person("leo@ailleurs.fr"), name="Quittée", structure_type="association")
+    services.accept_invitation(
+        raw=services.create_invitation(membership=Membership.objects.get(organisation=left))[1], user=member.user
+    )
+    Membership.objects.filter(organisation=left, user=member.user).delete()
+    Membership.objects.create(organisation=Organisation.objects.get(name="Grille ailleurs"), user=member.user)
+
+    html = client_for(member.user).get(reverse("assessments:profile", args=[mine.uuid])).content.decode()
+
+    offers = re.findall(r"Partag\S+ avec « ([^»]*) »", html)
+    assert offers == ["&lt;b&gt;Agglo&lt;/b&gt; &amp; co", "Communauté de communes du Val"]
+    assert "remplacera le positionnement" not in html
+    assert "Grille ailleurs" not in html and "Quittée" not in html
+
+
 def test_no_offer_without_an_organisation_nor_on_a_draft(version, positioning, db):
     loner = make_person("solo@exemple.fr")
     done = positioning(loner, {"1.1": "1"})

@@ -132,7 +132,7 @@ def test_the_invitations_page_reads_in_a_fixed_number_of_queries(campaign, analy
         services.send_invitations(campaign=campaign)
     client = logged_in(analyst)
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(reverse("studies:invitees", args=[campaign.uuid]))
 
     assert response.content.decode().count("envoyé ") == size
