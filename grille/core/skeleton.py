@@ -44,9 +44,9 @@ SKELETON_VARIABLE = "_grille_skeleton"
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"  # Unicode private use: never in a page's own text
 _MARK = re.compile(f"{MARK_OPEN}(\\d+){MARK_CLOSE}")
 # Steps: templates × grid versions × steps × languages × signed in or not (tens); submitted
-# profiles: one per positioning and viewer kind (about 40 KB each). Cleared when either is reached.
+# profiles: one per positioning and viewer kind (about 50 KB each). Cleared when either is reached.
 SKELETON_CACHE_MAX = 500
-SKELETON_CACHE_CHARACTERS = 4 * 2**20  # at most 8 MB (2 bytes a character)
+SKELETON_CACHE_BYTES = 4 * 2**20
 # Refused in a skeleton's text: a form's CSRF token must be a live part.
 _TOKEN_FIELD = 'name="csrfmiddlewaretoken"'
 
@@ -134,13 +134,17 @@ class LazyProcessors(dict[str, Any]):
 class Skeleton:
     template: EngineTemplate
     guard: object
-    texts: tuple[str, ...]  # one more than the live parts
+    # The text around the live parts (one more than them), encoded as the response is: kept as
+    # str, one character beyond Latin-1 (the « ▦ » of the header) makes Python keep the whole
+    # piece at 2 bytes a character, twice the memory; and the response no longer encodes it.
+    texts: tuple[bytes, ...]
     live: tuple[NodeList, ...]
     processors: Mapping[str, Processor]
 
-    def fill(self, request: HttpRequest, values: Mapping[str, Any]) -> str:
-        """The page for this request: each live part rendered in the request's context, as
-        template.render(values, request) would render it, the context processors run lazily."""
+    def fill(self, request: HttpRequest, values: Mapping[str, Any]) -> bytes:
+        """The page for this request, encoded as its response: each live part rendered in the
+        request's context, as template.render(values, request) would render it, the context
+        processors run lazily."""
         template = self.template
         context = RequestContext(request, autoescape=template.engine.autoescape)
         # Where RequestContext.bind_template would put every processor's variables.
@@ -152,31 +156,31 @@ class Skeleton:
             with context.render_context.push_state(template):
                 context.template_name = template.name
                 for nodelist, text in zip(self.live, self.texts[1:], strict=True):
-                    out.append(nodelist.render(context))
+                    out.append(nodelist.render(context).encode(settings.DEFAULT_CHARSET))
                     out.append(text)
         finally:
             context.template = None
             # Each of the context's dicts refers back to it (Django's ContextDict): emptied, the
             # page's values are freed as the request ends, not by a later garbage collection.
             context.dicts.clear()
-        return "".join(out)
+        return b"".join(out)
 
 
 _skeletons: dict[tuple[Any, ...], Skeleton] = {}
-_kept_characters = [0]
+_kept_bytes = [0]
 
 
 def clear_skeletons() -> None:
     _skeletons.clear()
-    _kept_characters[0] = 0
+    _kept_bytes[0] = 0
 
 
 def _keep(key: tuple[Any, ...], skeleton: Skeleton) -> None:
     size = sum(len(text) for text in skeleton.texts)
-    if len(_skeletons) >= SKELETON_CACHE_MAX or _kept_characters[0] + size > SKELETON_CACHE_CHARACTERS:
+    if len(_skeletons) >= SKELETON_CACHE_MAX or _kept_bytes[0] + size > SKELETON_CACHE_BYTES:
         clear_skeletons()
     _skeletons[key] = skeleton
-    _kept_characters[0] += size
+    _kept_bytes[0] += size
 
 
 def enabled() -> bool:
@@ -201,7 +205,8 @@ def _build(
     if any(value and value in text for value in private):
         return None
     processors = processor_keys(request, template.engine.template_context_processors)
-    return Skeleton(template, guard, texts, tuple(collector.nodes), processors)
+    encoded = tuple(piece.encode(settings.DEFAULT_CHARSET) for piece in texts)
+    return Skeleton(template, guard, encoded, tuple(collector.nodes), processors)
 
 
 def _full_key(request: HttpRequest, template_name: str, key: tuple[Any, ...]) -> tuple[Any, ...]:
