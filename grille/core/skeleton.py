@@ -6,11 +6,12 @@ the next — the CSRF token, the positioning's links, the progress, the checked 
 messages — and the template marks them ``{% live %}…{% endlive %}`` (templatetags/skeleton.py).
 
 ``render_page`` renders such a page once per key (the view's key, plus the template, the
-language, whether someone is signed in and the URL's view) with every live part replaced by a marker: the
-*skeleton*, kept per worker. Each request then renders only the live parts, with the template
-engine and the request's own context, and joins them with the skeleton's text. A page is thus
-the same, byte for byte, as the template rendered in full (tests/core/test_skeleton.py and
-tests/assessments/test_hot_paths.py compare them).
+language, whether someone is signed in and the URL's view) with every live part replaced by a
+marker: the *skeleton*, kept per worker (as UTF-8 bytes, as the response sends it). Each
+request then renders only the live parts, with the template engine and the request's own
+context, and joins them with the skeleton's text. A page is thus the same, byte for byte, as
+the template rendered in full (tests/core/test_skeleton.py and tests/assessments/test_hot_paths.py
+compare them).
 
 What keeps one person's data out of the text kept for everybody:
 
@@ -241,8 +242,9 @@ def render_page(
     """``render(request, template_name, values)``, from the template's skeleton when the view
     gives a ``key``: what, besides the template, the language, whether someone is signed in and
     the URL's view, determines the page outside its live parts. ``private``: values that must
-    never be in the text kept (the page is then rendered in full). ``guard``: an object the page's text is made
-    from (the grid), which must be the very same object for the skeleton to be used again."""
+    never be in the text kept (the page is then rendered in full). ``guard``: an object the
+    page's text is made from (the grid), which must be the very same object for the skeleton to
+    be used again."""
     backend_template = get_template(template_name)
     template: EngineTemplate = backend_template.template  # type: ignore[attr-defined]
     if key is None or not enabled():
