@@ -38,9 +38,18 @@ def can_run_studies(user: AnyUser) -> bool:
         return False
     if user.is_superuser:
         return True
-    app_label, codename = RUN_STUDIES.split(".")
-    rows = fetch_all(_permission_statement(connection.vendor), [app_label, codename, user.pk, user.pk])
-    return bool(rows[0][0])
+    # Asked once per user object, as has_perm caches its answer there: the menu, the view and
+    # the service of one request each ask.
+    cached: bool | None = getattr(user, _CACHE, None)
+    if cached is None:
+        app_label, codename = RUN_STUDIES.split(".")
+        rows = fetch_all(_permission_statement(connection.vendor), [app_label, codename, user.pk, user.pk])
+        cached = bool(rows[0][0])
+        setattr(user, _CACHE, cached)
+    return cached
+
+
+_CACHE = "_grille_can_run_studies"
 
 
 @functools.cache
